@@ -1,0 +1,502 @@
+//! The simulated exchange's signalling point: one M3UA SGP (RFC 4666 §4.3, the server end
+//! of tandem's ASP), Q.764 call control for the exchange's end of the trunk group, the
+//! scenario engine for incoming calls and, in `call` mode, the originating [`Caller`].
+//!
+//! Sans-IO like the machines it wires together: the runtime feeds SCTP messages, association
+//! up/down and time in, and sends what [`Exchange::poll_transmit`] returns with PPID 3.
+//! Everything the exchange does is logged to stderr as `[ss7sim] …` and counted in [`Stats`].
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+
+use tandem::isup::call::{CallControl, CallControlConfig, CallEvent, IsupCallError};
+use tandem::isup::codec::{
+    BackwardCallIndicators, CalledPartyNumber, CallingPartyNumber, CallingPartysCategory, Digits,
+    EventInformation, ForwardCallIndicators, Iam, TransmissionMediumRequirement,
+};
+use tandem::isup::{Cic, IsupMessage, MessageType};
+use tandem::sigtran::m3ua::{Asp, AspConfig, AspEvent, AspState, ProtocolData, Role, Transmit};
+
+use crate::caller::{Caller, CallerCommand};
+use crate::scenario::{Action, Scenario, ScenarioEngine, Step, NORMAL_CALL_CLEARING};
+use crate::stats::{Flow, SetupNumbers, Stats};
+
+/// Service indicator of ISUP in the MTP3 routing label (Q.704 §14.2).
+const SERVICE_INDICATOR_ISUP: u8 = 5;
+
+/// Writes one line of the human-readable log.
+pub fn log(line: impl std::fmt::Display) {
+    eprintln!("[ss7sim] {line}");
+}
+
+/// Signalling identity and trunk group of the exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangeConfig {
+    /// Our point code (OPC of what we send).
+    pub opc: u32,
+    /// The peer's point code (DPC of what we send).
+    pub dpc: u32,
+    /// Network indicator (2 = national).
+    pub network_indicator: u8,
+    /// First CIC of the trunk group.
+    pub cic_first: u16,
+    /// Last CIC of the trunk group.
+    pub cic_last: u16,
+    /// Routing context the SGP serves, if the peer sends one.
+    pub routing_context: Option<u32>,
+    /// Where to write the statistics JSON.
+    pub stats_path: Option<PathBuf>,
+}
+
+/// Numbers of the calls `ss7sim call` places.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallPlan {
+    /// Called party number; a leading `+` makes it international.
+    pub to: String,
+    /// Calling party number; a leading `+` makes it international.
+    pub from: String,
+}
+
+/// The exchange: SGP + call control + scenario (+ caller).
+pub struct Exchange {
+    config: ExchangeConfig,
+    asp: Asp,
+    calls: CallControl,
+    engine: ScenarioEngine,
+    scenario: Scenario,
+    caller: Option<(Caller, CallPlan)>,
+    stats: Stats,
+    transmits: VecDeque<Transmit>,
+}
+
+impl Exchange {
+    /// An exchange following `scenario`; with `caller` it also places calls.
+    pub fn new(
+        config: ExchangeConfig,
+        scenario: Scenario,
+        caller: Option<(Caller, CallPlan)>,
+    ) -> Result<Self, IsupCallError> {
+        let calls = CallControl::new(CallControlConfig::new(config.cic_first, config.cic_last))?;
+        let asp = Self::new_asp(&config);
+        let exchange = Exchange {
+            asp,
+            calls,
+            engine: ScenarioEngine::new(scenario.clone()),
+            scenario,
+            caller,
+            stats: Stats::default(),
+            transmits: VecDeque::new(),
+            config,
+        };
+        exchange.write_stats();
+        Ok(exchange)
+    }
+
+    fn new_asp(config: &ExchangeConfig) -> Asp {
+        Asp::new(AspConfig {
+            role: Role::Sgp,
+            id: "ss7sim".to_owned(),
+            routing_context: config.routing_context,
+            ..AspConfig::default()
+        })
+    }
+
+    /// A new SCTP association is up: fresh SGP and call control (the peer starts over).
+    pub fn handle_sctp_up(&mut self, now_ms: u64) {
+        self.asp = Self::new_asp(&self.config);
+        if let Ok(calls) = CallControl::new(CallControlConfig::new(
+            self.config.cic_first,
+            self.config.cic_last,
+        )) {
+            self.calls = calls;
+        }
+        self.engine = ScenarioEngine::new(self.scenario.clone());
+        self.stats.associations += 1;
+        self.asp.handle_sctp_up(now_ms);
+        self.pump(now_ms);
+    }
+
+    /// The association closed.
+    pub fn handle_sctp_down(&mut self, now_ms: u64) {
+        self.asp.handle_sctp_down(now_ms);
+        if let Some((caller, _)) = &mut self.caller {
+            caller.handle_link_down();
+        }
+        self.stats.close_all();
+        self.pump(now_ms);
+        self.stats.asp_active = false;
+        self.transmits.clear();
+        self.write_stats();
+    }
+
+    /// One SCTP user message arrived.
+    pub fn handle_sctp_message(&mut self, stream: u16, data: &[u8], now_ms: u64) {
+        self.asp.handle_bytes(stream, data, now_ms);
+        self.pump(now_ms);
+    }
+
+    /// Runs every machine's due timers.
+    pub fn handle_timeout(&mut self, now_ms: u64) {
+        self.asp.handle_timeout(now_ms);
+        self.calls.handle_timeout(now_ms);
+        self.engine.handle_timeout(now_ms);
+        if let Some((caller, _)) = &mut self.caller {
+            caller.handle_timeout(now_ms);
+        }
+        self.pump(now_ms);
+    }
+
+    /// The earliest deadline of any machine.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let caller = self.caller.as_ref().and_then(|(c, _)| c.poll_timeout());
+        [
+            self.asp.poll_timeout(),
+            self.calls.poll_timeout(),
+            self.engine.poll_timeout(),
+            caller,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// The next M3UA message to send on the association.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// In `call` mode: whether every call is done.
+    pub fn is_finished(&self) -> bool {
+        self.caller.as_ref().is_some_and(|(c, _)| c.is_finished())
+    }
+
+    /// In `call` mode: the outcome so far.
+    pub fn summary(&self) -> Option<crate::caller::Summary> {
+        self.caller.as_ref().map(|(c, _)| c.summary())
+    }
+
+    /// The statistics collected so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Drains every machine's output until nothing moves.
+    fn pump(&mut self, now_ms: u64) {
+        loop {
+            let mut progressed = false;
+            while let Some(transition) = self.asp.poll_transition() {
+                log(format_args!(
+                    "m3ua {}: {} -> {} ({})",
+                    transition.machine, transition.from, transition.to, transition.reason
+                ));
+            }
+            while let Some(event) = self.asp.poll_event() {
+                progressed = true;
+                self.handle_asp_event(event, now_ms);
+            }
+            // Call control transitions are visible as messages in the log already.
+            while self.calls.poll_transition().is_some() {}
+            while let Some(event) = self.calls.poll_event() {
+                progressed = true;
+                self.handle_call_event(event, now_ms);
+            }
+            while let Some(action) = self.engine.poll_action() {
+                progressed = true;
+                self.perform(action, now_ms);
+            }
+            let commands: Vec<CallerCommand> = match &mut self.caller {
+                Some((caller, _)) => std::iter::from_fn(|| caller.poll_command()).collect(),
+                None => Vec::new(),
+            };
+            for command in commands {
+                progressed = true;
+                self.perform_caller(command, now_ms);
+            }
+            if let Some((caller, _)) = &mut self.caller {
+                while let Some(failure) = caller.poll_failure() {
+                    log(format_args!("call failed: {failure}"));
+                }
+            }
+            while let Some(message) = self.calls.poll_transmit() {
+                progressed = true;
+                self.send_isup(message);
+            }
+            while let Some(transmit) = self.asp.poll_transmit() {
+                self.transmits.push_back(transmit);
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn handle_asp_event(&mut self, event: AspEvent, now_ms: u64) {
+        match event {
+            AspEvent::StateChanged { from, to } => {
+                log(format_args!("peer ASP {from:?} -> {to:?}"));
+                self.stats.asp_active = to == AspState::Active;
+                self.write_stats();
+                if to == AspState::Active {
+                    if let Some((caller, _)) = &mut self.caller {
+                        caller.handle_asp_active(now_ms);
+                    }
+                }
+            }
+            AspEvent::Data(data) => self.handle_data(data, now_ms),
+            other => log(format_args!("m3ua: {other:?}")),
+        }
+    }
+
+    fn handle_data(&mut self, data: ProtocolData, now_ms: u64) {
+        if data.si != SERVICE_INDICATOR_ISUP {
+            log(format_args!(
+                "<- DATA with SI {} (not ISUP), ignored",
+                data.si
+            ));
+            return;
+        }
+        if data.dpc != self.config.opc || data.opc != self.config.dpc {
+            log(format_args!(
+                "<- DATA OPC {} DPC {} does not match ours (OPC {} DPC {}); processing anyway",
+                data.opc, data.dpc, self.config.dpc, self.config.opc
+            ));
+        }
+        match IsupMessage::decode(&data.user_data) {
+            Ok(message) => self.record(Flow::Received, &message),
+            Err(error) => log(format_args!(
+                "<- undecodable ISUP ({error}); call control answers"
+            )),
+        }
+        self.calls.handle_bytes(&data.user_data, now_ms);
+    }
+
+    fn handle_call_event(&mut self, event: CallEvent, now_ms: u64) {
+        match event {
+            CallEvent::IncomingSetup { cic, iam } => {
+                let called = iam
+                    .called_party_number()
+                    .and_then(Result::ok)
+                    .map(|number| number.digits.to_string())
+                    .unwrap_or_default();
+                match self.engine.handle_incoming_setup(cic.0, &called, now_ms) {
+                    Some(rule) => log(format_args!("cic={cic} called={called}: rule '{rule}'")),
+                    None => log(format_args!(
+                        "cic={cic} called={called}: no rule, refusing (cause 1)"
+                    )),
+                }
+            }
+            CallEvent::Answered { cic, .. } => {
+                if let Some((caller, _)) = &mut self.caller {
+                    caller.handle_answered(cic.0, now_ms);
+                }
+            }
+            CallEvent::Released { cic, cause } => {
+                self.engine.handle_call_ended(cic.0);
+                if let Some((caller, _)) = &mut self.caller {
+                    caller.handle_peer_released(cic.0, cause.cause_value);
+                }
+            }
+            CallEvent::ReleaseComplete { cic } => {
+                self.engine.handle_call_ended(cic.0);
+                if let Some((caller, _)) = &mut self.caller {
+                    caller.handle_release_complete(cic.0);
+                }
+            }
+            CallEvent::TimerExpired { cic, timer, cause } => {
+                log(format_args!(
+                    "cic={cic}: timer {timer:?} expired (REL cause {cause:?})"
+                ));
+                self.engine.handle_call_ended(cic.0);
+                if let Some((caller, _)) = &mut self.caller {
+                    caller.handle_failure(cic.0, format!("CIC {cic}: timer {timer:?} expired"));
+                }
+            }
+            CallEvent::ProtocolError { cic, error, cause } => {
+                let cic = cic.map_or_else(|| "?".to_owned(), |c| c.to_string());
+                log(format_args!(
+                    "cic={cic}: ISUP protocol error: {error} (answered cause {cause:?})"
+                ));
+            }
+            CallEvent::Alerting { .. } | CallEvent::Progress { .. } => {}
+            other => log(format_args!("call control: {other:?}")),
+        }
+    }
+
+    fn perform(&mut self, action: Action, now_ms: u64) {
+        let cic = Cic(action.cic);
+        let result = match action.step {
+            Step::AddressComplete => self.calls.alert(cic, subscriber_free(), Vec::new()),
+            Step::Progress(event) => self.calls.progress(cic, EventInformation::new(event)),
+            Step::Answer => self.calls.answer(cic),
+            Step::Connect => self.calls.connect(cic, subscriber_free()),
+            Step::Release(cause) => self.calls.release(cic, cause, now_ms),
+        };
+        match (result, action.step) {
+            (Err(error), step) => log(format_args!(
+                "scenario step {step:?} on cic={cic} refused: {error}"
+            )),
+            (Ok(()), Step::Answer | Step::Connect) => {
+                self.engine.handle_answered(action.cic, now_ms)
+            }
+            (Ok(()), Step::Release(_)) => self.engine.handle_call_ended(action.cic),
+            (Ok(()), _) => {}
+        }
+    }
+
+    fn perform_caller(&mut self, command: CallerCommand, now_ms: u64) {
+        let Some((caller, plan)) = &mut self.caller else {
+            return;
+        };
+        match command {
+            CallerCommand::Setup { index } => match originating_iam(plan) {
+                Ok(iam) => match self.calls.setup(iam, now_ms) {
+                    Ok(cic) => caller.handle_setup_sent(cic.0, now_ms),
+                    Err(error) => caller.handle_setup_failed(&format!("call {index}: {error}")),
+                },
+                Err(error) => caller.handle_setup_failed(&error),
+            },
+            CallerCommand::Release { cic } => {
+                if let Err(error) = self.calls.release(Cic(cic), NORMAL_CALL_CLEARING, now_ms) {
+                    caller.handle_failure(cic, format!("CIC {cic}: cannot release: {error}"));
+                }
+            }
+        }
+    }
+
+    fn send_isup(&mut self, message: IsupMessage) {
+        self.record(Flow::Sent, &message);
+        let data = ProtocolData {
+            opc: self.config.opc,
+            dpc: self.config.dpc,
+            si: SERVICE_INDICATOR_ISUP,
+            ni: self.config.network_indicator,
+            mp: 0,
+            // Same SLS rule as tandem (CIC & 0x0f) so each circuit keeps one stream.
+            sls: (message.cic.0 & 0x0f) as u8,
+            user_data: message.encode(),
+        };
+        if let Err(error) = self.asp.send_data(data) {
+            log(format_args!(
+                "cannot send {} cic={}: {error}",
+                message.message_type.abbreviation(),
+                message.cic
+            ));
+        }
+    }
+
+    fn record(&mut self, flow: Flow, message: &IsupMessage) {
+        let arrow = match flow {
+            Flow::Received => "<-",
+            Flow::Sent => "->",
+        };
+        let name = message.message_type.abbreviation();
+        let mut line = format!("{arrow} {name} cic={}", message.cic);
+        let numbers = (message.message_type == MessageType::IAM).then(|| SetupNumbers {
+            called: message
+                .called_party_number()
+                .and_then(Result::ok)
+                .map(|n| display_number(n.nature_of_address, &n.digits))
+                .unwrap_or_default(),
+            calling: message
+                .calling_party_number()
+                .and_then(Result::ok)
+                .map(|n| display_number(n.nature_of_address, &n.digits))
+                .unwrap_or_default(),
+        });
+        if let Some(numbers) = &numbers {
+            line.push_str(&format!(
+                " called={} calling={}",
+                numbers.called, numbers.calling
+            ));
+        }
+        let cause = message
+            .cause_indicators()
+            .and_then(Result::ok)
+            .map(|cause| cause.cause_value);
+        if let Some(cause) = cause {
+            line.push_str(&format!(" cause={cause}"));
+        }
+        log(line);
+        self.stats.record(flow, message.cic.0, name, numbers, cause);
+        self.write_stats();
+    }
+
+    fn write_stats(&self) {
+        if let Some(path) = &self.config.stats_path {
+            if let Err(error) = self.stats.write(path) {
+                log(format_args!(
+                    "cannot write stats to {}: {error}",
+                    path.display()
+                ));
+            }
+        }
+    }
+}
+
+/// Nature of address "international number" (Q.763 §3.9).
+const NATURE_INTERNATIONAL: u8 = 4;
+/// Nature of address "national (significant) number".
+const NATURE_NATIONAL: u8 = 3;
+
+fn display_number(nature_of_address: u8, digits: &Digits) -> String {
+    if nature_of_address == NATURE_INTERNATIONAL {
+        format!("+{digits}")
+    } else {
+        digits.to_string()
+    }
+}
+
+/// Backward call indicators of the exchange's ACM/CON: charge, subscriber free, ordinary
+/// subscriber, ISUP all the way (Q.763 §3.5).
+fn subscriber_free() -> BackwardCallIndicators {
+    BackwardCallIndicators {
+        charge: 2,
+        called_party_status: 1,
+        called_party_category: 1,
+        isdn_user_part: true,
+        ..BackwardCallIndicators::default()
+    }
+}
+
+fn split_number(text: &str) -> Result<(u8, Digits), String> {
+    let (nature, digits) = match text.strip_prefix('+') {
+        Some(rest) => (NATURE_INTERNATIONAL, rest),
+        None => (NATURE_NATIONAL, text),
+    };
+    let digits = Digits::parse(digits).map_err(|error| format!("number '{text}': {error}"))?;
+    Ok((nature, digits))
+}
+
+/// The IAM `ss7sim call` sends: NCI all zero, FCI ISUP all the way, CPC 10 (ordinary),
+/// TMR 3 (3.1 kHz audio), E.164 numbers.
+pub fn originating_iam(plan: &CallPlan) -> Result<Iam, String> {
+    let (called_nature, called_digits) = split_number(&plan.to)?;
+    let (calling_nature, calling_digits) = split_number(&plan.from)?;
+    Ok(Iam {
+        forward_call_indicators: ForwardCallIndicators {
+            international_call: called_nature == NATURE_INTERNATIONAL,
+            isdn_user_part: true,
+            isdn_access: true,
+            ..ForwardCallIndicators::default()
+        },
+        calling_partys_category: CallingPartysCategory::ORDINARY,
+        transmission_medium_requirement: TransmissionMediumRequirement::AUDIO_3_1_KHZ,
+        called_party_number: CalledPartyNumber {
+            nature_of_address: called_nature,
+            numbering_plan: 1,
+            digits: called_digits,
+            ..CalledPartyNumber::default()
+        },
+        calling_party_number: Some(CallingPartyNumber {
+            nature_of_address: calling_nature,
+            numbering_plan: 1,
+            screening: 3,
+            digits: calling_digits,
+            ..CallingPartyNumber::default()
+        }),
+        ..Iam::default()
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,467 @@
+//! tandem's configuration: TOML read with serde, defaults embedded, validated before use.
+//!
+//! Owns the `[sip]`, `[media]`, `[event_log]`, `[dialplan]` and `[[trunk]]` sections. The
+//! built-in defaults are `src/config/default.toml` (embedded), so tandem starts with no file; a
+//! file only lists what it changes. Unknown keys are rejected, and every error names the file,
+//! the line where it can be found, the key and what is wrong ([`ConfigError`]).
+
+mod load;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::interwork::tables::{MappingTables, TableOverrides};
+use crate::isup::IsupTimers;
+use crate::routing::{Dialplan, DialplanLimits, DEFAULT_DIALPLAN, DEFAULT_DIALPLAN_NAME};
+use crate::sigtran::m3ua::RoutingKeyRequest;
+
+pub use load::ConfigError;
+
+/// The built-in defaults, as shipped in `src/config/default.toml`.
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("default.toml");
+
+/// Name under which the embedded defaults appear in error messages.
+pub const DEFAULT_CONFIG_NAME: &str = "<embedded default.toml>";
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Seed for the deterministic core; `None` lets the runtime pick (and log) one.
+    pub seed: Option<u64>,
+    /// SIP side.
+    pub sip: SipConfig,
+    /// Media (RTP) side.
+    pub media: MediaConfig,
+    /// Event log store.
+    pub event_log: EventLogConfig,
+    /// Routing script.
+    pub dialplan: DialplanConfig,
+    /// Trunk groups toward ISUP (`[[trunk]]`); at least one.
+    #[serde(rename = "trunk")]
+    pub trunks: Vec<TrunkConfig>,
+}
+
+/// `[sip]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SipConfig {
+    /// Address listened on for UDP and TCP.
+    pub listen: SocketAddr,
+    /// User-Agent / Server header value.
+    pub user_agent: String,
+    /// RFC 3261 T1 in milliseconds.
+    pub t1_ms: u64,
+}
+
+/// `[media]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// Address RTP is sent from and advertised in SDP.
+    pub rtp_address: IpAddr,
+    /// RTP port (fixed for now).
+    pub rtp_port: u16,
+}
+
+/// `[event_log]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventLogConfig {
+    /// SQLite file.
+    pub path: PathBuf,
+    /// Events per write transaction.
+    pub batch_size: usize,
+    /// Longest wait before a partial batch is written.
+    pub flush_interval_ms: u64,
+}
+
+/// `[dialplan]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DialplanConfig {
+    /// Script file (relative to the config file); `None` uses the embedded `dialplans/default.rhai`.
+    pub path: Option<PathBuf>,
+    /// Rhai operations allowed per routing decision.
+    pub max_operations: u64,
+}
+
+impl DialplanConfig {
+    /// Sandbox limits for the script.
+    pub fn limits(&self) -> DialplanLimits {
+        DialplanLimits {
+            max_operations: self.max_operations,
+            ..DialplanLimits::default()
+        }
+    }
+}
+
+/// How M3UA's SCTP association is carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    /// Kernel SCTP when available, otherwise SCTP over UDP.
+    Auto,
+    /// Linux kernel SCTP.
+    Kernel,
+    /// SCTP over UDP encapsulation (RFC 6951).
+    Udp,
+}
+
+/// ISUP variant spoken on the trunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Variant {
+    /// ITU-T Q.761–Q.764.
+    Itu,
+}
+
+/// How a called number without '+' is sent on the trunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberFormat {
+    /// As a national (significant) number.
+    National,
+    /// As an international number (country code prepended).
+    International,
+}
+
+/// `[trunk.timers]`: Q.764 timers in milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrunkTimers {
+    /// T1: waiting for RLC after REL.
+    pub t1_ms: u64,
+    /// T5: waiting for RLC after the first REL (then reset).
+    pub t5_ms: u64,
+    /// T7: waiting for ACM/CON after IAM.
+    pub t7_ms: u64,
+    /// T9: waiting for ANM after ACM.
+    pub t9_ms: u64,
+    /// T16: waiting for RLC after RSC.
+    pub t16_ms: u64,
+    /// T17: waiting for RLC after the first RSC (repeat interval).
+    pub t17_ms: u64,
+}
+
+impl TrunkTimers {
+    /// The durations in the form ISUP call control takes.
+    pub fn isup_timers(&self) -> IsupTimers {
+        IsupTimers {
+            t1_ms: self.t1_ms,
+            t5_ms: self.t5_ms,
+            t7_ms: self.t7_ms,
+            t9_ms: self.t9_ms,
+            t16_ms: self.t16_ms,
+            t17_ms: self.t17_ms,
+        }
+    }
+}
+
+/// One `[[trunk]]`: a trunk group toward one adjacent exchange over M3UA.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrunkConfig {
+    /// Name used by dialplans (`#{ action: "trunk", trunk: "pstn" }`).
+    pub name: String,
+    /// SCTP flavour.
+    pub transport: Transport,
+    /// M3UA peer address.
+    pub remote: SocketAddr,
+    /// Local SCTP address to bind, if any.
+    pub local: Option<SocketAddr>,
+    /// Local UDP port for SCTP over UDP.
+    pub udp_local_port: u16,
+    /// Remote UDP port for SCTP over UDP.
+    pub udp_remote_port: u16,
+    /// Own signalling point code (ITU 14-bit).
+    #[serde(deserialize_with = "load::point_code")]
+    pub opc: u32,
+    /// Adjacent signalling point code (ITU 14-bit).
+    #[serde(deserialize_with = "load::point_code")]
+    pub dpc: u32,
+    /// MTP3 network indicator (0..=3).
+    pub ni: u8,
+    /// MTP3 service indicator (5 = ISUP).
+    pub si: u8,
+    /// M3UA routing context, if the peer uses one.
+    pub routing_context: Option<u32>,
+    /// M3UA network appearance, if the peer uses one.
+    pub network_appearance: Option<u32>,
+    /// Register a routing key (RFC 4666 §3.6.2) before activating.
+    pub register_routing_key: bool,
+    /// First CIC of the group.
+    pub cic_first: u16,
+    /// Last CIC of the group (inclusive).
+    pub cic_last: u16,
+    /// ISUP variant.
+    pub variant: Variant,
+    /// Mapping profile name (see [`crate::interwork::tables::EMBEDDED_PROFILES`]).
+    pub profile: String,
+    /// Format of called numbers sent without '+'.
+    pub number_format: NumberFormat,
+    /// National (trunk) prefix, e.g. "0".
+    pub national_prefix: String,
+    /// Country code, e.g. "49".
+    pub country_code: String,
+    /// Q.764 timers.
+    pub timers: TrunkTimers,
+    /// Per-trunk mapping table rows.
+    pub overrides: TableOverrides,
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        SipConfig {
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5060),
+            user_agent: "tandem".to_string(),
+            t1_ms: 500,
+        }
+    }
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            rtp_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            rtp_port: 40000,
+        }
+    }
+}
+
+impl Default for EventLogConfig {
+    fn default() -> Self {
+        EventLogConfig {
+            path: PathBuf::from("tandem-events.sqlite"),
+            batch_size: 256,
+            flush_interval_ms: 20,
+        }
+    }
+}
+
+impl Default for DialplanConfig {
+    fn default() -> Self {
+        DialplanConfig {
+            path: None,
+            max_operations: 100_000,
+        }
+    }
+}
+
+impl Default for TrunkTimers {
+    fn default() -> Self {
+        TrunkTimers {
+            t1_ms: 15_000,
+            t5_ms: 300_000,
+            t7_ms: 25_000,
+            t9_ms: 90_000,
+            t16_ms: 30_000,
+            t17_ms: 300_000,
+        }
+    }
+}
+
+impl Default for TrunkConfig {
+    fn default() -> Self {
+        TrunkConfig {
+            name: "pstn".to_string(),
+            transport: Transport::Auto,
+            remote: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 2905),
+            local: None,
+            udp_local_port: 9900,
+            udp_remote_port: 9899,
+            opc: 1,
+            dpc: 2,
+            ni: 2,
+            si: 5,
+            routing_context: None,
+            network_appearance: None,
+            register_routing_key: false,
+            cic_first: 1,
+            cic_last: 31,
+            variant: Variant::Itu,
+            profile: "rfc3398".to_string(),
+            number_format: NumberFormat::National,
+            national_prefix: "0".to_string(),
+            country_code: "49".to_string(),
+            timers: TrunkTimers::default(),
+            overrides: TableOverrides::default(),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            seed: None,
+            sip: SipConfig::default(),
+            media: MediaConfig::default(),
+            event_log: EventLogConfig::default(),
+            dialplan: DialplanConfig::default(),
+            trunks: vec![TrunkConfig::default()],
+        }
+    }
+}
+
+impl Config {
+    /// Loads `path`, or the embedded defaults when `None`, and validates the result.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        match path {
+            None => Ok(Config::default_embedded()),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
+                    file: path.display().to_string(),
+                    line: None,
+                    key: String::new(),
+                    message: format!("cannot read: {err}"),
+                })?;
+                let file = path.display().to_string();
+                let mut config = Config::from_toml(&file, &text)?;
+                // A relative dialplan path is relative to the config file, not to the
+                // directory tandem happens to be started from.
+                if let Some(dialplan) = &config.dialplan.path {
+                    let base = path.parent().unwrap_or(Path::new(""));
+                    let resolved = base.join(dialplan);
+                    if !resolved.is_file() {
+                        return Err(ConfigError {
+                            line: load::table_key_line(&text, "dialplan", "path"),
+                            file,
+                            key: "dialplan.path".to_string(),
+                            message: format!("no dialplan file at {}", resolved.display()),
+                        });
+                    }
+                    config.dialplan.path = Some(resolved);
+                }
+                Ok(config)
+            }
+        }
+    }
+
+    /// Parses and validates config text; `name` (the file) appears in every error.
+    pub fn from_toml(name: &str, text: &str) -> Result<Config, ConfigError> {
+        load::parse(name, text)
+    }
+
+    /// Same as [`Config::from_toml`] (the name the gateway's setup record uses).
+    pub fn from_toml_str(name: &str, text: &str) -> Result<Config, ConfigError> {
+        load::parse(name, text)
+    }
+
+    /// The embedded defaults (`src/config/default.toml`).
+    pub fn default_embedded() -> Config {
+        // The embedded file is checked by a test to parse to `Config::default()`, so the
+        // fallback only guards against a broken build, never against user input.
+        Config::from_toml(DEFAULT_CONFIG_NAME, DEFAULT_CONFIG_TOML).unwrap_or_default()
+    }
+
+    /// Applies command-line overrides (`--sip-listen`, `--event-log`).
+    pub fn apply_overrides(&mut self, sip_listen: Option<SocketAddr>, event_log: Option<PathBuf>) {
+        if let Some(listen) = sip_listen {
+            self.sip.listen = listen;
+        }
+        if let Some(path) = event_log {
+            self.event_log.path = path;
+        }
+    }
+
+    /// The trunk group called `name`.
+    pub fn trunk(&self, name: &str) -> Option<&TrunkConfig> {
+        self.trunks.iter().find(|t| t.name == name)
+    }
+
+    /// The dialplan's name (for messages) and source: the configured file or the embedded one.
+    pub fn dialplan_source(&self) -> Result<(String, String), ConfigError> {
+        match &self.dialplan.path {
+            None => Ok((
+                DEFAULT_DIALPLAN_NAME.to_string(),
+                DEFAULT_DIALPLAN.to_string(),
+            )),
+            Some(path) => {
+                let name = path.display().to_string();
+                let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
+                    file: name.clone(),
+                    line: None,
+                    key: "dialplan.path".to_string(),
+                    message: format!("cannot read dialplan: {err}"),
+                })?;
+                Ok((name, text))
+            }
+        }
+    }
+
+    /// Reads and compiles the configured dialplan.
+    pub fn compile_dialplan(&self) -> Result<Dialplan, ConfigError> {
+        let (name, source) = self.dialplan_source()?;
+        Dialplan::compile(&name, &source, self.dialplan.limits()).map_err(|err| ConfigError {
+            file: name,
+            line: None,
+            key: "dialplan.path".to_string(),
+            message: err.to_string(),
+        })
+    }
+}
+
+impl TrunkConfig {
+    /// The SCTP transport settings of this trunk.
+    pub fn sctp_config(&self) -> crate::sigtran::sctp::SctpConfig {
+        crate::sigtran::sctp::SctpConfig {
+            kind: match self.transport {
+                Transport::Auto => crate::sigtran::sctp::TransportKind::Auto,
+                Transport::Kernel => crate::sigtran::sctp::TransportKind::Kernel,
+                Transport::Udp => crate::sigtran::sctp::TransportKind::Udp,
+            },
+            udp_local_port: self.udp_local_port,
+            udp_remote_port: self.udp_remote_port,
+            ..crate::sigtran::sctp::SctpConfig::default()
+        }
+    }
+
+    /// The transport as written in the configuration (`auto`, `kernel`, `udp`), resolved: `auto` becomes what
+    /// this host offers.
+    pub fn resolved_transport_name(&self) -> &'static str {
+        match crate::sigtran::sctp::resolve_kind(self.sctp_config().kind) {
+            crate::sigtran::sctp::TransportKind::Kernel => "kernel",
+            _ => "udp",
+        }
+    }
+
+    /// The number conversion settings of this trunk, for [`crate::interwork::numbers`].
+    pub fn number_format(&self) -> crate::interwork::numbers::NumberFormat {
+        crate::interwork::numbers::NumberFormat {
+            country_code: self.country_code.clone(),
+            national_prefix: self.national_prefix.clone(),
+            prefer_national: self.number_format == NumberFormat::National,
+        }
+    }
+
+    /// The routing key to register (RFC 4666 §3.6.1) when `register_routing_key` is set: traffic
+    /// for our point code, from the adjacent exchange, ISUP only.
+    pub fn routing_key_request(&self) -> Option<RoutingKeyRequest> {
+        self.register_routing_key.then_some(RoutingKeyRequest {
+            local_rk_id: 1,
+            dpc: self.opc,
+            si: Some(self.si),
+            opc: Some(self.dpc),
+        })
+    }
+
+    /// The trunk's mapping profile with its overrides applied.
+    pub fn mapping_tables(&self) -> Result<MappingTables, ConfigError> {
+        let origin = format!("trunk \"{}\"", self.name);
+        let with_origin = |err: crate::interwork::tables::TableError| ConfigError {
+            file: err.file.clone(),
+            line: err.line,
+            key: err.key.clone(),
+            message: format!("{origin}: {}", err.message),
+        };
+        MappingTables::embedded(&self.profile)
+            .map_err(with_origin)?
+            .with_overrides(&self.overrides)
+            .map_err(with_origin)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,199 @@
+//! Tests for configuration loading: defaults, partial files, and errors naming file/line/key.
+
+use super::*;
+
+fn err(text: &str) -> ConfigError {
+    Config::from_toml("t.toml", text).expect_err("config must be rejected")
+}
+
+#[test]
+fn embedded_default_matches_rust_defaults() {
+    let parsed =
+        Config::from_toml(DEFAULT_CONFIG_NAME, DEFAULT_CONFIG_TOML).expect("default.toml parses");
+    assert_eq!(parsed, Config::default());
+    assert_eq!(Config::default_embedded(), Config::default());
+    assert_eq!(Config::load(None).expect("zero-config"), Config::default());
+    let trunk = Config::default().trunks[0].clone();
+    assert_eq!(trunk.name, "pstn");
+    assert_eq!((trunk.cic_first, trunk.cic_last), (1, 31));
+    assert!(trunk.mapping_tables().is_ok());
+    assert_eq!(trunk.routing_key_request(), None);
+    let format = trunk.number_format();
+    assert_eq!(
+        (
+            format.country_code.as_str(),
+            format.national_prefix.as_str()
+        ),
+        ("49", "0")
+    );
+    assert!(format.prefer_national);
+    assert_eq!(
+        trunk.timers.isup_timers(),
+        crate::isup::IsupTimers::default()
+    );
+}
+
+#[test]
+fn routing_key_from_trunk() {
+    let config = Config::from_toml(
+        "t.toml",
+        "[[trunk]]\nname = \"x\"\nopc = 10\ndpc = 20\nregister_routing_key = true\nnetwork_appearance = 8\n",
+    )
+    .expect("valid");
+    let key = config.trunks[0].routing_key_request().expect("requested");
+    assert_eq!((key.dpc, key.opc, key.si), (10, Some(20), Some(5)));
+    assert_eq!(config.trunks[0].network_appearance, Some(8));
+}
+
+#[test]
+fn partial_file_keeps_other_defaults() {
+    let config = Config::from_toml(
+        "t.toml",
+        "seed = 7\n[sip]\nlisten = \"0.0.0.0:5070\"\n\n[[trunk]]\nname = \"a\"\nopc = \"0.23.1\"\ndpc = 3\n\
+         cic_first = 1\ncic_last = 10\n[trunk.timers]\nt7_ms = 5000\n\
+         [[trunk.overrides.isup_to_sip]]\ncause = 21\nstatus = 603\n\n\
+         [[trunk]]\nname = \"b\"\ndpc = 3\ncic_first = 11\ncic_last = 20\nprofile = \"q1912_5\"\n",
+    )
+    .expect("valid");
+    assert_eq!(config.seed, Some(7));
+    assert_eq!(config.sip.listen, "0.0.0.0:5070".parse().expect("addr"));
+    assert_eq!(config.sip.t1_ms, 500);
+    assert_eq!(config.trunks.len(), 2);
+    let a = config.trunk("a").expect("trunk a");
+    assert_eq!(a.opc, 23 << 3 | 1);
+    assert_eq!(a.timers.t7_ms, 5000);
+    assert_eq!(a.timers.t9_ms, 90_000);
+    assert_eq!(
+        a.mapping_tables()
+            .expect("tables")
+            .final_response_for_cause(21)
+            .status,
+        603
+    );
+    let b = config.trunk("b").expect("trunk b");
+    assert_eq!(b.mapping_tables().expect("tables").profile(), "q1912_5");
+}
+
+#[test]
+fn overrides_from_the_command_line() {
+    let mut config = Config::default();
+    config.apply_overrides(
+        Some("10.0.0.1:5080".parse().expect("addr")),
+        Some("x.db".into()),
+    );
+    assert_eq!(config.sip.listen.port(), 5080);
+    assert_eq!(config.event_log.path, PathBuf::from("x.db"));
+    config.apply_overrides(None, None);
+    assert_eq!(config.sip.listen.port(), 5080);
+}
+
+#[test]
+fn structural_errors_name_the_line() {
+    let e = err("[sip]\nlisten = \"127.0.0.1:5060\"\ncolour = \"red\"\n");
+    assert_eq!(e.line, Some(3), "{e}");
+    assert!(e.message.contains("colour"), "{e}");
+    assert!(e.to_string().starts_with("t.toml:3: "), "{e}");
+
+    let e = err("[sip]\nlisten = \"not an address\"\n");
+    assert_eq!(e.line, Some(2), "{e}");
+
+    let e = err("[[trunk]]\nname = \"x\"\ntransport = \"carrier-pigeon\"\n");
+    assert_eq!(e.line, Some(3), "{e}");
+
+    let e = err("[[trunk]]\nname = \"x\"\nopc = 20000\n");
+    assert_eq!(e.line, Some(3), "{e}");
+    assert!(e.message.contains("14 bits"), "{e}");
+
+    let e = err("[[trunk]]\nname = \"x\"\nopc = \"8.0.0\"\n");
+    assert!(e.message.contains("3-8-3"), "{e}");
+
+    let e = err("[media]\nrtp_port = 70000\n");
+    assert_eq!(e.line, Some(2), "{e}");
+}
+
+#[test]
+fn semantic_errors_name_file_line_and_key() {
+    let e = err("[[trunk]]\nname = \"x\"\ncic_first = 10\ncic_last = 5\n");
+    assert_eq!(
+        e.to_string(),
+        "t.toml:3: trunk[0].cic_first: empty CIC range 10..=5"
+    );
+
+    let e = err(
+        "[[trunk]]\nname = \"a\"\ncic_first = 1\ncic_last = 10\n\n[[trunk]]\nname = \"b\"\ncic_first = 10\ncic_last = 20\n",
+    );
+    assert_eq!(e.key, "trunk[1].cic_first");
+    assert_eq!(e.line, Some(8));
+    assert!(e.message.contains("overlaps trunk[0] \"a\""), "{e}");
+
+    // Same CICs toward another DPC are other circuits.
+    assert!(Config::from_toml(
+        "t.toml",
+        "[[trunk]]\nname = \"a\"\n[[trunk]]\nname = \"b\"\ndpc = 3\n"
+    )
+    .is_ok());
+
+    let e = err("[[trunk]]\nname = \"a\"\n[[trunk]]\nname = \"a\"\ndpc = 3\n");
+    assert_eq!(e.key, "trunk[1].name");
+    assert_eq!(e.line, Some(4));
+
+    let e = err("[[trunk]]\nname = \"x\"\nprofile = \"rfc9999\"\n");
+    assert_eq!(e.key, "trunk[0].profile");
+    assert_eq!(e.line, Some(3));
+
+    let e = err("[[trunk]]\nname = \"x\"\ncic_last = 5000\n");
+    assert!(e.message.contains("12 bits"), "{e}");
+
+    let e = err("[[trunk]]\nname = \"x\"\n[trunk.timers]\nt7_ms = 0\n");
+    assert_eq!((e.key.as_str(), e.line), ("trunk[0].t7_ms", Some(4)));
+
+    let e = err("[[trunk]]\nname = \"x\"\ncountry_code = \"+49\"\n");
+    assert_eq!(e.key, "trunk[0].country_code");
+
+    let e =
+        err("[[trunk]]\nname = \"x\"\n[[trunk.overrides.sip_to_isup]]\nstatus = 180\ncause = 16\n");
+    assert!(
+        e.key
+            .starts_with("trunk[0].overrides.sip_to_isup[0].status"),
+        "{e}"
+    );
+
+    let e = err("[sip]\nt1_ms = 0\n");
+    assert_eq!(e.to_string(), "t.toml:2: sip.t1_ms: must be above 0");
+
+    let e = err("trunk = []\n");
+    assert_eq!(e.key, "trunk");
+}
+
+#[test]
+fn files_and_dialplans() {
+    let dir = std::env::temp_dir().join(format!("tandem-cfg-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config_path = dir.join("tandem.toml");
+
+    let e = Config::load(Some(&dir.join("missing.toml"))).expect_err("missing file");
+    assert!(e.message.starts_with("cannot read"), "{e}");
+
+    std::fs::write(&config_path, "[dialplan]\npath = \"plan.rhai\"\n").expect("write");
+    let e = Config::load(Some(&config_path)).expect_err("dialplan missing");
+    assert_eq!((e.key.as_str(), e.line), ("dialplan.path", Some(2)), "{e}");
+
+    std::fs::write(
+        dir.join("plan.rhai"),
+        "fn route(view) { #{ action: \"reject\", cause: 1 } }",
+    )
+    .expect("write");
+    let config = Config::load(Some(&config_path)).expect("loads");
+    assert_eq!(config.dialplan.path, Some(dir.join("plan.rhai")));
+    assert!(config.compile_dialplan().is_ok());
+
+    std::fs::write(dir.join("plan.rhai"), "fn route(view) {").expect("write");
+    let e = config.compile_dialplan().expect_err("syntax error");
+    assert!(e.message.contains("syntax error"), "{e}");
+
+    assert!(
+        Config::default().compile_dialplan().is_ok(),
+        "embedded dialplan"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

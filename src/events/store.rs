@@ -1,0 +1,442 @@
+//! The SQLite event store: an append-only `events` table keyed by sequence number, written by one background thread
+//! in batched transactions (group commit) so the call path never waits on the disk, plus a small `calls` table
+//! (call id → first/last sequence) that makes per-call reads cheap without a secondary index on the hot table.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use thiserror::Error;
+
+use super::types::{Event, EventKind};
+
+/// Failures of the event store.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// SQLite refused an operation.
+    #[error("event log {path}: {source}")]
+    Sqlite {
+        /// The log file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// A stored event could not be decoded.
+    #[error("event log {path}: event {seq} is not a valid tandem event: {source}")]
+    Decode {
+        /// The log file.
+        path: PathBuf,
+        /// Sequence number of the bad row.
+        seq: u64,
+        /// What was wrong.
+        source: serde_json::Error,
+    },
+    /// The writer thread has stopped (it logged why).
+    #[error("event log writer has stopped")]
+    WriterGone,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+    seq   INTEGER PRIMARY KEY,
+    at_ms INTEGER NOT NULL,
+    call  TEXT,
+    kind  TEXT NOT NULL,
+    body  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS calls (
+    call      TEXT PRIMARY KEY,
+    first_seq INTEGER NOT NULL,
+    last_seq  INTEGER NOT NULL
+);
+";
+
+/// Tuning of the writer.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterOptions {
+    /// Most events committed in one transaction.
+    pub batch_size: usize,
+    /// How long the writer waits for more events before committing a partial batch.
+    pub flush_interval: Duration,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            batch_size: 256,
+            flush_interval: Duration::from_millis(20),
+        }
+    }
+}
+
+enum Command {
+    Append(Event),
+    Flush(mpsc::Sender<()>),
+}
+
+/// Handle to the background writer. Dropping it (or calling [`EventWriter::close`]) commits what is pending.
+pub struct EventWriter {
+    sender: Option<mpsc::Sender<Command>>,
+    thread: Option<JoinHandle<Result<(), StoreError>>>,
+    path: PathBuf,
+}
+
+fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |source| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let connection = Connection::open(path).map_err(sqlite(path))?;
+    connection
+        .pragma_update(None, "journal_mode", "WAL")
+        .map_err(sqlite(path))?;
+    connection
+        .pragma_update(None, "synchronous", "NORMAL")
+        .map_err(sqlite(path))?;
+    connection.execute_batch(SCHEMA).map_err(sqlite(path))?;
+    Ok(connection)
+}
+
+impl EventWriter {
+    /// Creates (or truncates) the log at `path` and starts the writer thread.
+    pub fn create(path: &Path, options: WriterOptions) -> Result<EventWriter, StoreError> {
+        let connection = open_connection(path)?;
+        // A log describes one run; mixing runs would make replay meaningless.
+        connection
+            .execute_batch("DELETE FROM events; DELETE FROM calls;")
+            .map_err(sqlite(path))?;
+        let (sender, receiver) = mpsc::channel();
+        let thread_path = path.to_path_buf();
+        let thread = std::thread::Builder::new()
+            .name("event-log".into())
+            .spawn(move || write_loop(connection, &thread_path, receiver, options))
+            .map_err(|e| StoreError::Sqlite {
+                path: path.to_path_buf(),
+                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+            })?;
+        Ok(EventWriter {
+            sender: Some(sender),
+            thread: Some(thread),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Queues an event; it is committed with the next batch.
+    pub fn append(&self, event: Event) -> Result<(), StoreError> {
+        self.sender
+            .as_ref()
+            .ok_or(StoreError::WriterGone)?
+            .send(Command::Append(event))
+            .map_err(|_| StoreError::WriterGone)
+    }
+
+    /// Blocks until everything appended so far is committed.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let (done, wait) = mpsc::channel();
+        self.sender
+            .as_ref()
+            .ok_or(StoreError::WriterGone)?
+            .send(Command::Flush(done))
+            .map_err(|_| StoreError::WriterGone)?;
+        wait.recv().map_err(|_| StoreError::WriterGone)
+    }
+
+    /// Commits what is pending and stops the writer, reporting any error it met.
+    pub fn close(mut self) -> Result<(), StoreError> {
+        self.shutdown()
+    }
+
+    /// The log file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn shutdown(&mut self) -> Result<(), StoreError> {
+        drop(self.sender.take());
+        match self.thread.take() {
+            Some(thread) => thread.join().map_err(|_| StoreError::WriterGone)?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for EventWriter {
+    fn drop(&mut self) {
+        if let Err(error) = self.shutdown() {
+            tracing::error!(%error, "event log writer failed");
+        }
+    }
+}
+
+fn write_loop(
+    mut connection: Connection,
+    path: &Path,
+    receiver: mpsc::Receiver<Command>,
+    options: WriterOptions,
+) -> Result<(), StoreError> {
+    let mut calls: HashMap<String, (u64, u64)> = HashMap::new();
+    let mut batch = Vec::with_capacity(options.batch_size);
+    let mut waiters = Vec::new();
+    loop {
+        // Block for the first command, then gather more until the batch is full or the interval passes.
+        let first = match receiver.recv() {
+            Ok(command) => command,
+            Err(_) => return Ok(()),
+        };
+        let mut closed = false;
+        let mut next = Some(first);
+        let deadline = std::time::Instant::now() + options.flush_interval;
+        loop {
+            match next.take() {
+                Some(Command::Append(event)) => batch.push(event),
+                Some(Command::Flush(done)) => {
+                    waiters.push(done);
+                    break;
+                }
+                None => {}
+            }
+            if batch.len() >= options.batch_size {
+                break;
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                break;
+            }
+            match receiver.recv_timeout(deadline - now) {
+                Ok(command) => next = Some(command),
+                Err(mpsc::RecvTimeoutError::Timeout) => break,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        commit(&mut connection, path, &mut batch, &mut calls)?;
+        for waiter in waiters.drain(..) {
+            // The flusher may have given up waiting; nothing to do then.
+            let _ = waiter.send(());
+        }
+        if closed {
+            return Ok(());
+        }
+    }
+}
+
+fn commit(
+    connection: &mut Connection,
+    path: &Path,
+    batch: &mut Vec<Event>,
+    calls: &mut HashMap<String, (u64, u64)>,
+) -> Result<(), StoreError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let transaction = connection.transaction().map_err(sqlite(path))?;
+    {
+        let mut insert = transaction
+            .prepare_cached(
+                "INSERT INTO events (seq, at_ms, call, kind, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .map_err(sqlite(path))?;
+        let mut touched: Vec<String> = Vec::new();
+        for event in batch.iter() {
+            let body = serde_json::to_string(&event.kind).map_err(|source| StoreError::Decode {
+                path: path.to_path_buf(),
+                seq: event.seq,
+                source,
+            })?;
+            insert
+                .execute(params![
+                    event.seq as i64,
+                    event.at_ms as i64,
+                    event.call,
+                    event.kind.name(),
+                    body
+                ])
+                .map_err(sqlite(path))?;
+            if let Some(call) = &event.call {
+                let entry = calls.entry(call.clone()).or_insert((event.seq, event.seq));
+                entry.1 = event.seq;
+                if !touched.contains(call) {
+                    touched.push(call.clone());
+                }
+            }
+        }
+        let mut upsert = transaction
+            .prepare_cached(
+                "INSERT INTO calls (call, first_seq, last_seq) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(call) DO UPDATE SET last_seq = excluded.last_seq",
+            )
+            .map_err(sqlite(path))?;
+        for call in touched {
+            if let Some((first, last)) = calls.get(&call) {
+                upsert
+                    .execute(params![call, *first as i64, *last as i64])
+                    .map_err(sqlite(path))?;
+            }
+        }
+    }
+    transaction.commit().map_err(sqlite(path))?;
+    batch.clear();
+    Ok(())
+}
+
+/// Read access to a log written by [`EventWriter`].
+pub struct EventReader {
+    connection: Connection,
+    path: PathBuf,
+}
+
+impl EventReader {
+    /// Opens an existing log read-only.
+    pub fn open(path: &Path) -> Result<EventReader, StoreError> {
+        let connection =
+            Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .map_err(sqlite(path))?;
+        Ok(EventReader {
+            connection,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Every event in sequence order.
+    pub fn all(&self) -> Result<Vec<Event>, StoreError> {
+        self.query(
+            "SELECT seq, at_ms, call, body FROM events ORDER BY seq",
+            params![],
+        )
+    }
+
+    /// The events of one call, found through the `calls` table's sequence range.
+    pub fn call(&self, call: &str) -> Result<Vec<Event>, StoreError> {
+        let range: Option<(i64, i64)> = self
+            .connection
+            .query_row(
+                "SELECT first_seq, last_seq FROM calls WHERE call = ?1",
+                params![call],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(sqlite(&self.path))?;
+        let Some((first, last)) = range else {
+            return Ok(Vec::new());
+        };
+        self.query(
+            "SELECT seq, at_ms, call, body FROM events WHERE seq BETWEEN ?1 AND ?2 AND call = ?3 ORDER BY seq",
+            params![first, last, call],
+        )
+    }
+
+    /// Call ids in the order the calls started.
+    pub fn calls(&self) -> Result<Vec<String>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare("SELECT call FROM calls ORDER BY first_seq")
+            .map_err(sqlite(&self.path))?;
+        let rows = statement
+            .query_map([], |row| row.get::<_, String>(0))
+            .map_err(sqlite(&self.path))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(sqlite(&self.path))
+    }
+
+    fn query(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<Event>, StoreError> {
+        let mut statement = self.connection.prepare(sql).map_err(sqlite(&self.path))?;
+        let rows = statement
+            .query_map(args, |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                    row.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(sqlite(&self.path))?;
+        let mut events = Vec::new();
+        for row in rows {
+            let (seq, at_ms, call, body) = row.map_err(sqlite(&self.path))?;
+            let kind: EventKind =
+                serde_json::from_str(&body).map_err(|source| StoreError::Decode {
+                    path: self.path.clone(),
+                    seq: seq as u64,
+                    source,
+                })?;
+            events.push(Event {
+                seq: seq as u64,
+                at_ms: at_ms as u64,
+                call,
+                kind,
+            });
+        }
+        Ok(events)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::types::{Input, Output};
+
+    fn event(seq: u64, call: Option<&str>) -> Event {
+        Event {
+            seq,
+            at_ms: seq * 10,
+            call: call.map(str::to_string),
+            kind: if seq % 2 == 0 {
+                EventKind::Input(Input::Timeout)
+            } else {
+                EventKind::Output(Output::Timer { at_ms: Some(seq) })
+            },
+        }
+    }
+
+    #[test]
+    fn writes_batches_and_reads_back_by_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.sqlite");
+        let writer = EventWriter::create(
+            &path,
+            WriterOptions {
+                batch_size: 3,
+                flush_interval: Duration::from_millis(5),
+            },
+        )
+        .unwrap();
+        for seq in 1..=10 {
+            let call = match seq % 3 {
+                0 => None,
+                1 => Some("c1"),
+                _ => Some("c2"),
+            };
+            writer.append(event(seq, call)).unwrap();
+        }
+        writer.close().unwrap();
+        let reader = EventReader::open(&path).unwrap();
+        let all = reader.all().unwrap();
+        assert_eq!(all.len(), 10);
+        assert_eq!(all[4], event(5, Some("c2")));
+        let c1: Vec<u64> = reader.call("c1").unwrap().iter().map(|e| e.seq).collect();
+        assert_eq!(c1, vec![1, 4, 7, 10]);
+        assert_eq!(
+            reader.calls().unwrap(),
+            vec!["c1".to_string(), "c2".to_string()]
+        );
+        assert!(reader.call("nope").unwrap().is_empty());
+    }
+
+    #[test]
+    fn flush_makes_events_visible() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.sqlite");
+        let writer = EventWriter::create(&path, WriterOptions::default()).unwrap();
+        writer.append(event(1, Some("c1"))).unwrap();
+        writer.flush().unwrap();
+        assert_eq!(EventReader::open(&path).unwrap().all().unwrap().len(), 1);
+    }
+}

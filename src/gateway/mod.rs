@@ -1,0 +1,371 @@
+//! The gateway core: every protocol machine of one tandem instance (the SIP endpoint, and per trunk group the M3UA
+//! ASP and the ISUP call control), the dialplan, and the interworking calls joining them. Sans-IO and
+//! deterministic: it takes [`Input`]s with the time, and hands out transitions and outputs through
+//! [`Gateway::poll_event`] and its next deadline through [`Gateway::poll_timeout`]. The runtime is the only caller
+//! that touches sockets; replay feeds it from a log.
+//!
+//! Methods by group: construction ([`Gateway::new`]), input ([`Gateway::handle`]), polling
+//! ([`Gateway::poll_event`], [`Gateway::poll_timeout`]). After every `handle`, drain `poll_event` until it returns
+//! `None`, then read `poll_timeout`.
+
+mod driver;
+mod trunk;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use thiserror::Error;
+
+pub use driver::Driver;
+pub(crate) use trunk::Trunk;
+
+use crate::config::Config;
+use crate::events::{EventKind, Input, LogLevel, Output, Payload, Setup, SipTransport, Transition};
+use crate::interwork::call::Call;
+use crate::routing::Dialplan;
+use crate::sip::{Endpoint, EndpointConfig, LegId};
+
+/// Why a gateway could not be built from a setup.
+#[derive(Debug, Error)]
+pub enum GatewayError {
+    /// The configuration text does not parse or validate.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The dialplan does not compile.
+    #[error("dialplan: {0}")]
+    Dialplan(String),
+    /// A mapping profile is missing or invalid.
+    #[error("mapping tables: {0}")]
+    Mappings(String),
+}
+
+/// The sans-IO core of one tandem instance. See the module documentation for the calling order.
+pub struct Gateway {
+    pub(crate) config: Config,
+    pub(crate) sip: Endpoint,
+    pub(crate) dialplan: Dialplan,
+    pub(crate) trunks: Vec<Trunk>,
+    pub(crate) calls: BTreeMap<u64, Call>,
+    pub(crate) legs: HashMap<LegId, u64>,
+    next_call: u64,
+    pending: VecDeque<(Option<String>, EventKind)>,
+    /// The call whose work is being done, so outputs and log lines are attributed to it.
+    pub(crate) current: Option<u64>,
+    input_call: Option<String>,
+    last_deadline: Option<u64>,
+    pub(crate) now: u64,
+}
+
+impl Gateway {
+    /// Builds a gateway from a recorded or freshly made [`Setup`].
+    pub fn new(setup: &Setup) -> Result<Gateway, GatewayError> {
+        let config = Config::from_toml_str("setup", &setup.config)
+            .map_err(|e| GatewayError::Config(e.to_string()))?;
+        let dialplan = Dialplan::compile(
+            &setup.dialplan.name,
+            &setup.dialplan.text,
+            config.dialplan.limits(),
+        )
+        .map_err(|e| GatewayError::Dialplan(e.to_string()))?;
+        let mut trunks = Vec::with_capacity(config.trunks.len());
+        for (index, trunk_config) in config.trunks.iter().enumerate() {
+            trunks.push(Trunk::new(
+                index,
+                trunk_config,
+                &setup.mappings,
+                setup.seed,
+            )?);
+        }
+        let sip = Endpoint::new(EndpointConfig {
+            local_addr: config.sip.listen,
+            user_agent: config.sip.user_agent.clone(),
+            seed: setup.seed,
+            timer_t1_ms: config.sip.t1_ms,
+            ..EndpointConfig::new(config.sip.listen)
+        });
+        Ok(Gateway {
+            config,
+            sip,
+            dialplan,
+            trunks,
+            calls: BTreeMap::new(),
+            legs: HashMap::new(),
+            next_call: 0,
+            pending: VecDeque::new(),
+            current: None,
+            input_call: None,
+            last_deadline: None,
+            now: 0,
+        })
+    }
+
+    /// Takes one input. Drain [`Gateway::poll_event`] afterwards.
+    pub fn handle(&mut self, input: &Input, now_ms: u64) {
+        self.now = now_ms;
+        self.current = None;
+        self.input_call = None;
+        match input {
+            Input::Start(_) => {}
+            Input::SipReceived {
+                transport,
+                from,
+                data,
+            } => self
+                .sip
+                .handle_datagram(sip_transport(*transport), *from, &data.0, now_ms),
+            Input::SctpUp { trunk } => match self.trunk_index(trunk) {
+                Some(index) => self.trunks[index].handle_sctp_up(now_ms),
+                None => self.log(
+                    LogLevel::Warn,
+                    format!("SCTP up for unknown trunk {trunk:?}"),
+                ),
+            },
+            Input::SctpDown { trunk, reason } => match self.trunk_index(trunk) {
+                Some(index) => {
+                    self.log(
+                        LogLevel::Error,
+                        format!("trunk {trunk}: SCTP association down: {reason}"),
+                    );
+                    self.trunks[index].handle_sctp_down(now_ms);
+                    self.trunk_lost(index);
+                }
+                None => self.log(
+                    LogLevel::Warn,
+                    format!("SCTP down for unknown trunk {trunk:?}"),
+                ),
+            },
+            Input::M3uaReceived {
+                trunk,
+                stream,
+                data,
+            } => match self.trunk_index(trunk) {
+                Some(index) => self.trunks[index]
+                    .asp
+                    .handle_bytes(*stream, &data.0, now_ms),
+                None => self.log(
+                    LogLevel::Warn,
+                    format!("M3UA data for unknown trunk {trunk:?}"),
+                ),
+            },
+            Input::Timeout => {
+                self.sip.handle_timeout(now_ms);
+                for trunk in &mut self.trunks {
+                    trunk.handle_timeout(now_ms);
+                }
+            }
+        }
+        self.pump();
+        let deadline = self.poll_timeout();
+        if deadline != self.last_deadline {
+            self.last_deadline = deadline;
+            self.pending
+                .push_back((None, EventKind::Output(Output::Timer { at_ms: deadline })));
+        }
+    }
+
+    /// The next transition or output, with the call it belongs to.
+    pub fn poll_event(&mut self) -> Option<(Option<String>, EventKind)> {
+        self.pending.pop_front()
+    }
+
+    /// When the gateway next needs [`Input::Timeout`].
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let trunks = self.trunks.iter().filter_map(Trunk::poll_timeout);
+        self.sip.poll_timeout().into_iter().chain(trunks).min()
+    }
+
+    /// Number of calls in progress.
+    pub fn active_calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Circuits busy on each trunk group, by name.
+    pub fn busy_circuits(&self) -> Vec<(String, usize)> {
+        self.trunks
+            .iter()
+            .map(|t| (t.name.clone(), t.isup.pool().busy_count()))
+            .collect()
+    }
+
+    /// The call the last input was attributed to (first call touched while handling it).
+    pub(crate) fn take_input_call(&mut self) -> Option<String> {
+        self.input_call.take()
+    }
+
+    /// Runs every machine until none has anything left to hand over: SIP events drive calls, M3UA data drives
+    /// ISUP call control, ISUP events drive calls, and every transmit becomes an output.
+    fn pump(&mut self) {
+        loop {
+            let mut progressed = false;
+            while let Some(transition) = self.sip.poll_transition() {
+                let call = transition
+                    .id
+                    .parse::<u64>()
+                    .ok()
+                    .and_then(|leg| self.legs.get(&LegId(leg)).copied());
+                self.push_call_event(
+                    call,
+                    EventKind::Transition(Transition {
+                        machine: transition.machine.to_string(),
+                        id: transition.id,
+                        from: transition.from,
+                        to: transition.to,
+                        reason: transition.reason,
+                    }),
+                );
+                progressed = true;
+            }
+            while let Some(event) = self.sip.poll_event() {
+                self.handle_sip_event(event);
+                progressed = true;
+            }
+            while let Some(transmit) = self.sip.poll_transmit() {
+                let output = Output::SipSend {
+                    transport: events_transport(transmit.transport),
+                    to: transmit.to,
+                    data: Payload(transmit.data),
+                };
+                self.push_event(EventKind::Output(output));
+                progressed = true;
+            }
+            for index in 0..self.trunks.len() {
+                progressed |= self.pump_trunk(index);
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn pump_trunk(&mut self, index: usize) -> bool {
+        let mut progressed = false;
+        while let Some(transition) = self.trunks[index].asp.poll_transition() {
+            let event = EventKind::Transition(Transition {
+                machine: transition.machine.to_string(),
+                id: transition.id,
+                from: transition.from,
+                to: transition.to,
+                reason: transition.reason,
+            });
+            self.pending.push_back((None, event));
+            progressed = true;
+        }
+        while let Some(event) = self.trunks[index].asp.poll_event() {
+            self.handle_asp_event(index, event);
+            progressed = true;
+        }
+        while let Some(transition) = self.trunks[index].isup.poll_transition() {
+            let call = transition
+                .id
+                .parse::<u16>()
+                .ok()
+                .and_then(|cic| self.trunks[index].cics.get(&cic).copied());
+            self.push_call_event(
+                call,
+                EventKind::Transition(Transition {
+                    machine: transition.machine.to_string(),
+                    id: format!("{}/{}", self.trunks[index].name, transition.id),
+                    from: transition.from,
+                    to: transition.to,
+                    reason: transition.reason,
+                }),
+            );
+            progressed = true;
+        }
+        while let Some(event) = self.trunks[index].isup.poll_event() {
+            self.handle_isup_event(index, event);
+            progressed = true;
+        }
+        while let Some(message) = self.trunks[index].isup.poll_transmit() {
+            if let Err(error) = self.trunks[index].send_isup(&message) {
+                let text = format!(
+                    "trunk {}: cannot send ISUP {:?} on CIC {}: {error}",
+                    self.trunks[index].name, message.message_type, message.cic
+                );
+                self.log(LogLevel::Error, text);
+            }
+            progressed = true;
+        }
+        while let Some(transmit) = self.trunks[index].asp.poll_transmit() {
+            let output = Output::M3uaSend {
+                trunk: self.trunks[index].name.clone(),
+                stream: transmit.stream,
+                data: Payload(transmit.data),
+            };
+            self.push_event(EventKind::Output(output));
+            progressed = true;
+        }
+        progressed
+    }
+
+    fn trunk_index(&self, name: &str) -> Option<usize> {
+        self.trunks.iter().position(|t| t.name == name)
+    }
+
+    /// Allocates a new call number and its printable id.
+    pub(crate) fn new_call_number(&mut self) -> u64 {
+        self.next_call += 1;
+        self.next_call
+    }
+
+    /// Records an event for the current call.
+    pub(crate) fn push_event(&mut self, kind: EventKind) {
+        self.push_call_event(self.current, kind);
+    }
+
+    fn push_call_event(&mut self, call: Option<u64>, kind: EventKind) {
+        let id = call.map(call_id);
+        if self.input_call.is_none() {
+            self.input_call.clone_from(&id);
+        }
+        self.pending.push_back((id, kind));
+    }
+
+    /// Records a log line for the operator, attributed to the current call.
+    pub(crate) fn log(&mut self, level: LogLevel, message: String) {
+        match level {
+            LogLevel::Info => tracing::info!(call = ?self.current.map(call_id), "{message}"),
+            LogLevel::Warn => tracing::warn!(call = ?self.current.map(call_id), "{message}"),
+            LogLevel::Error => tracing::error!(call = ?self.current.map(call_id), "{message}"),
+        }
+        self.push_event(EventKind::Output(Output::Log { level, message }));
+    }
+
+    /// Records a call's state change.
+    pub(crate) fn record_call_transition(
+        &mut self,
+        number: u64,
+        from: &str,
+        to: &str,
+        reason: &str,
+    ) {
+        self.push_call_event(
+            Some(number),
+            EventKind::Transition(Transition {
+                machine: "call".into(),
+                id: call_id(number),
+                from: from.into(),
+                to: to.into(),
+                reason: reason.into(),
+            }),
+        );
+    }
+}
+
+/// The printable id of call number `number`.
+pub(crate) fn call_id(number: u64) -> String {
+    format!("c{number}")
+}
+
+fn sip_transport(transport: SipTransport) -> crate::sip::TransportKind {
+    match transport {
+        SipTransport::Udp => crate::sip::TransportKind::Udp,
+        SipTransport::Tcp => crate::sip::TransportKind::Tcp,
+    }
+}
+
+fn events_transport(transport: crate::sip::TransportKind) -> SipTransport {
+    match transport {
+        crate::sip::TransportKind::Udp => SipTransport::Udp,
+        crate::sip::TransportKind::Tcp => SipTransport::Tcp,
+    }
+}

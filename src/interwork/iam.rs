@@ -1,0 +1,133 @@
+//! The IAM tandem sends for a SIP-originated call (RFC 3398 §7.1.1), and the numbers it reads from a received
+//! IAM. Indicator values come from the trunk's interworking profile in `mappings/`; an INVITE that carries an
+//! encapsulated IAM (SIP-I/SIP-T, RFC 3204) gives the base, with the numbers the dialplan chose written over it.
+
+use super::numbers::IsupAddress;
+use super::tables::{CallScope, IamProfile};
+use crate::isup::codec::{
+    CalledPartyNumber, CallingPartyNumber, CallingPartysCategory, Digits, ForwardCallIndicators,
+    Iam, NatureOfConnectionIndicators, TransmissionMediumRequirement,
+};
+use crate::isup::IsupMessage;
+
+/// What goes into an IAM besides the profile.
+pub(crate) struct IamRequest<'a> {
+    /// Called party (after the dialplan's rewrites).
+    pub called: &'a IsupAddress,
+    /// Calling party, when the SIP side gave a usable one.
+    pub calling: Option<&'a IsupAddress>,
+    /// The caller asked for privacy (Privacy: id, or an anonymous From).
+    pub restricted: bool,
+    /// The call leaves the trunk's country.
+    pub international: bool,
+    /// An encapsulated ISUP body from the INVITE.
+    pub encapsulated: Option<&'a [u8]>,
+}
+
+/// Builds the IAM for a SIP-originated call.
+pub(crate) fn build_iam(profile: &IamProfile, request: &IamRequest<'_>) -> Iam {
+    let base = request
+        .encapsulated
+        .and_then(|bytes| IsupMessage::decode(bytes).ok())
+        .and_then(|message| message.to_iam().ok());
+    let called_party_number = CalledPartyNumber {
+        nature_of_address: request.called.nature_of_address,
+        internal_network_number_not_allowed: false,
+        numbering_plan: profile.numbering_plan_indicator,
+        spare: 0,
+        digits: digits(&request.called.digits),
+    };
+    let calling_party_number = request.calling.map(|calling| CallingPartyNumber {
+        nature_of_address: calling.nature_of_address,
+        number_incomplete: false,
+        numbering_plan: profile.numbering_plan_indicator,
+        address_presentation_restricted: if request.restricted {
+            profile.anonymous_presentation
+        } else {
+            profile.calling_presentation
+        },
+        screening: profile.calling_screening_indicator,
+        digits: digits(&calling.digits),
+    });
+    if let Some(mut iam) = base {
+        // SIP-I: keep the originating exchange's indicators and optional parameters, but route on our numbers.
+        iam.called_party_number = called_party_number;
+        if calling_party_number.is_some() {
+            iam.calling_party_number = calling_party_number;
+        }
+        return iam;
+    }
+    let international_call = match profile.national_international_call {
+        CallScope::National => false,
+        CallScope::International => true,
+        CallScope::PerNumber => request.international,
+    };
+    Iam {
+        nature_of_connection_indicators: NatureOfConnectionIndicators {
+            satellite: profile.satellite_indicator,
+            continuity_check: profile.continuity_check_indicator,
+            echo_control_device: profile.echo_control_device_indicator != 0,
+            spare: 0,
+        },
+        forward_call_indicators: ForwardCallIndicators {
+            international_call,
+            end_to_end_method: profile.end_to_end_method_indicator,
+            interworking: profile.interworking_indicator != 0,
+            end_to_end_information: profile.end_to_end_information_indicator != 0,
+            isdn_user_part: profile.isdn_user_part_indicator != 0,
+            isdn_user_part_preference: profile.isdn_user_part_preference_indicator,
+            isdn_access: profile.isdn_access_indicator != 0,
+            sccp_method: profile.sccp_method_indicator,
+            ported_number_translation: false,
+            national_use: 0,
+        },
+        calling_partys_category: CallingPartysCategory(profile.calling_party_category),
+        transmission_medium_requirement: TransmissionMediumRequirement(
+            profile.transmission_medium_requirement,
+        ),
+        called_party_number,
+        calling_party_number,
+        optional: Vec::new(),
+    }
+}
+
+/// Digits already checked to be `0`-`9` by the number conversion; anything else is skipped rather than sent.
+fn digits(text: &str) -> Digits {
+    Digits::from_signals(text.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0'))
+}
+
+/// The called party of a received IAM, when it has a readable one made of decimal digits.
+pub(crate) fn called_address(iam: &IsupMessage) -> Option<IsupAddress> {
+    let called = iam.called_party_number()?.ok()?;
+    Some(IsupAddress {
+        nature_of_address: called.nature_of_address,
+        digits: decimal(&called.digits)?,
+    })
+}
+
+/// The calling party of a received IAM and whether its presentation is restricted.
+pub(crate) fn calling_address(iam: &IsupMessage) -> Option<(IsupAddress, bool)> {
+    let calling = iam.calling_party_number()?.ok()?;
+    let address = IsupAddress {
+        nature_of_address: calling.nature_of_address,
+        digits: decimal(&calling.digits)?,
+    };
+    Some((address, calling.address_presentation_restricted == 1))
+}
+
+/// The decimal digits of an address, dropping a trailing ST (end of pulsing); `None` if other signals remain.
+fn decimal(digits: &Digits) -> Option<String> {
+    let mut text = String::with_capacity(digits.len());
+    for &signal in digits.signals() {
+        match signal {
+            0..=9 => text.push(char::from(b'0' + signal)),
+            0x0f => break,
+            _ => return None,
+        }
+    }
+    if text.is_empty() {
+        None
+    } else {
+        Some(text)
+    }
+}

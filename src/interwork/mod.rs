@@ -1,0 +1,14 @@
+//! Interworking: the call state machine joining a SIP leg and an ISUP circuit (RFC 3398, both directions), the
+//! number conversions between SIP URIs and ISUP address signals, and the mapping tables (causes, progress
+//! events, IAM profile) that are data in `mappings/`, never code.
+//!
+//! The call logic lives in `impl Gateway` blocks split by the side an event comes from: [`sip_side`] handles what
+//! the SIP endpoint reports, [`isup_side`] what ISUP call control and the M3UA ASP report.
+
+pub mod call;
+mod iam;
+pub mod numbers;
+pub mod tables;
+
+mod isup_side;
+mod sip_side;

@@ -1,0 +1,461 @@
+//! What the SIP endpoint reports, turned into call progress: an INVITE starts a SIP-originated call (routed by
+//! the dialplan, sent on as an IAM), and every later SIP event moves its call on (RFC 3398 §7 for calls from SIP,
+//! §8 for calls to SIP).
+
+use super::call::{Call, CallState, Origin};
+use super::numbers::{self, IsupAddress};
+use super::tables::ReleaseReason;
+use crate::events::LogLevel;
+use crate::gateway::Gateway;
+use crate::isup::codec::EventInformation;
+use crate::routing::{CallView, RouteDecision};
+use crate::sip::{LegId, Sdp, SipEvent};
+
+/// The parts of an incoming INVITE the call logic reads.
+struct IncomingInvite {
+    leg: LegId,
+    request_uri: String,
+    called_user: Option<String>,
+    from_user: Option<String>,
+    pai_user: Option<String>,
+    privacy: Option<String>,
+    sdp: Option<Sdp>,
+    isup_body: Option<Vec<u8>>,
+    headers: Vec<(String, String)>,
+}
+
+impl IncomingInvite {
+    fn from_event(event: SipEvent) -> IncomingInvite {
+        match event {
+            SipEvent::IncomingInvite {
+                leg,
+                request_uri,
+                called_user,
+                from_user,
+                pai_user,
+                privacy,
+                sdp,
+                isup_body,
+                headers,
+                ..
+            } => IncomingInvite {
+                leg,
+                request_uri,
+                called_user,
+                from_user,
+                pai_user,
+                privacy,
+                sdp,
+                isup_body,
+                headers,
+            },
+            // Only called with the IncomingInvite variant; an empty invite routes nowhere and is rejected.
+            _ => IncomingInvite {
+                leg: LegId(0),
+                request_uri: String::new(),
+                called_user: None,
+                from_user: None,
+                pai_user: None,
+                privacy: None,
+                sdp: None,
+                isup_body: None,
+                headers: Vec::new(),
+            },
+        }
+    }
+}
+
+impl Gateway {
+    /// Dispatches one event of the SIP endpoint.
+    pub(crate) fn handle_sip_event(&mut self, event: SipEvent) {
+        match event {
+            invite @ SipEvent::IncomingInvite { .. } => {
+                self.incoming_invite(IncomingInvite::from_event(invite))
+            }
+            SipEvent::Cancelled { leg } => self.sip_cancelled(leg),
+            SipEvent::Acked { leg } => {
+                if let Some(number) = self.call_of_leg(leg) {
+                    self.set_call_state(number, CallState::Active, "ACK received");
+                }
+            }
+            SipEvent::ByeReceived { leg } => self.sip_bye(leg),
+            SipEvent::Provisional {
+                leg, status, sdp, ..
+            } => self.sip_provisional(leg, status, sdp),
+            SipEvent::Answered { leg, .. } => self.sip_answered(leg),
+            SipEvent::Rejected {
+                leg,
+                status,
+                reason,
+                ..
+            } => self.sip_rejected(leg, status, &reason),
+            SipEvent::LegTerminated { leg, reason } => {
+                self.sip_leg_terminated(leg, &format!("{reason:?}"))
+            }
+            SipEvent::Malformed { from, reason } => {
+                self.current = None;
+                self.log(
+                    LogLevel::Warn,
+                    format!("malformed SIP from {from}: {reason}"),
+                );
+            }
+        }
+    }
+
+    pub(crate) fn call_of_leg(&mut self, leg: LegId) -> Option<u64> {
+        let number = self.legs.get(&leg).copied();
+        self.current = number;
+        number
+    }
+
+    fn incoming_invite(&mut self, invite: IncomingInvite) {
+        let number = self.new_call_number();
+        self.current = Some(number);
+        let mut call = Call::new(number, Origin::Sip);
+        call.leg = Some(invite.leg);
+        call.offer = invite.sdp.clone();
+        self.calls.insert(number, call);
+        self.legs.insert(invite.leg, number);
+        self.record_call_transition(number, "Idle", CallState::Routing.name(), "INVITE received");
+
+        let Some(called) = invite.called_user.clone() else {
+            self.log(
+                LogLevel::Error,
+                format!(
+                    "INVITE {} has no user part in its Request-URI",
+                    invite.request_uri
+                ),
+            );
+            return self.reject_sip_call(number, ReleaseReason::NoRoute);
+        };
+        let calling = invite
+            .pai_user
+            .clone()
+            .or_else(|| invite.from_user.clone())
+            .unwrap_or_default();
+        let view = CallView {
+            called: called.clone(),
+            calling: calling.clone(),
+            called_noa: if called.starts_with('+') {
+                "international"
+            } else {
+                "national"
+            }
+            .into(),
+            source: "sip".into(),
+            trunk: String::new(),
+            headers: invite.headers.clone(),
+        };
+        match self.dialplan.route(&view) {
+            Err(error) => {
+                self.log(LogLevel::Error, format!("dialplan failed: {error}"));
+                self.reject_sip_call(number, ReleaseReason::DialplanError);
+            }
+            Ok(RouteDecision::Reject { cause }) => {
+                self.log(
+                    LogLevel::Info,
+                    format!("dialplan rejected the call with cause {cause}"),
+                );
+                self.reject_sip_call_with_cause(number, cause);
+            }
+            Ok(RouteDecision::Sip { uri, .. }) => {
+                self.log(LogLevel::Error, format!("dialplan routed a SIP call to SIP ({uri}); tandem routes SIP calls to trunks only"));
+                self.reject_sip_call(number, ReleaseReason::NoRoute);
+            }
+            Ok(RouteDecision::Trunk {
+                trunk,
+                called: new_called,
+                calling: new_calling,
+            }) => {
+                let called = new_called.unwrap_or(called);
+                let calling = new_calling.unwrap_or(calling);
+                self.send_iam(number, &trunk, &called, &calling, &invite);
+            }
+        }
+    }
+
+    fn send_iam(
+        &mut self,
+        number: u64,
+        trunk_name: &str,
+        called: &str,
+        calling: &str,
+        invite: &IncomingInvite,
+    ) {
+        let Some(index) = self.trunks.iter().position(|t| t.name == trunk_name) else {
+            self.log(
+                LogLevel::Error,
+                format!("dialplan chose trunk {trunk_name:?}, which is not configured"),
+            );
+            return self.reject_sip_call(number, ReleaseReason::NoRoute);
+        };
+        if let Some(call) = self.calls.get_mut(&number) {
+            call.trunk = Some(index);
+        }
+        if !self.trunks[index].is_active() {
+            self.log(
+                LogLevel::Error,
+                format!("trunk {trunk_name}: signalling link not active"),
+            );
+            return self.reject_sip_call(number, ReleaseReason::SignallingDown);
+        }
+        let format = self.trunks[index].config.number_format();
+        let called_address = match numbers::isup_address_from_sip(called, &format) {
+            Ok(address) => address,
+            Err(error) => {
+                self.log(LogLevel::Error, format!("called number: {error}"));
+                return self.reject_sip_call(number, ReleaseReason::InvalidNumber);
+            }
+        };
+        let calling_address: Option<IsupAddress> =
+            numbers::isup_address_from_sip(calling, &format).ok();
+        let restricted = invite
+            .privacy
+            .as_deref()
+            .is_some_and(|p| p.contains("id") || p.contains("user"))
+            || invite
+                .from_user
+                .as_deref()
+                .is_some_and(|u| u.eq_ignore_ascii_case("anonymous"));
+        let international = numbers::is_international(&called_address, &format);
+        let trunk = &self.trunks[index];
+        let iam = super::iam::build_iam(
+            trunk.tables.iam_profile(),
+            &super::iam::IamRequest {
+                called: &called_address,
+                calling: calling_address.as_ref(),
+                restricted,
+                international,
+                encapsulated: invite.isup_body.as_deref(),
+            },
+        );
+        let now = self.now;
+        match self.trunks[index].isup.setup(iam, now) {
+            Ok(cic) => {
+                self.trunks[index].cics.insert(cic.0, number);
+                if let Some(call) = self.calls.get_mut(&number) {
+                    call.cic = Some(cic.0);
+                    call.isup_done = false;
+                }
+                self.set_call_state(
+                    number,
+                    CallState::Proceeding,
+                    &format!("IAM sent on CIC {}", cic.0),
+                );
+            }
+            Err(error) => {
+                self.log(LogLevel::Error, format!("trunk {trunk_name}: {error}"));
+                self.reject_sip_call(number, ReleaseReason::NoCircuit);
+            }
+        }
+    }
+
+    /// Rejects a SIP-originated call that has no circuit (yet) for a gateway reason.
+    pub(crate) fn reject_sip_call(&mut self, number: u64, reason: ReleaseReason) {
+        let cause = self.tables_for(number).release_cause(reason);
+        self.reject_sip_call_with_cause(number, cause);
+    }
+
+    /// Sends the final response the cause maps to and marks the SIP side done.
+    pub(crate) fn reject_sip_call_with_cause(&mut self, number: u64, cause: u8) {
+        let Some(leg) = self.calls.get(&number).and_then(|c| c.leg) else {
+            return;
+        };
+        let spec = self.tables_for(number).final_response_for_cause(cause);
+        let status = spec.status;
+        let mut headers = vec![("Reason".to_string(), format!("Q.850;cause={cause}"))];
+        if let Some(seconds) = spec.retry_after {
+            headers.push(("Retry-After".to_string(), seconds.to_string()));
+        }
+        let now = self.now;
+        if let Err(error) =
+            self.sip
+                .respond(leg, status, spec.reason.as_deref(), &headers, None, now)
+        {
+            self.log(LogLevel::Error, format!("cannot send {status}: {error}"));
+        }
+        if let Some(call) = self.calls.get_mut(&number) {
+            call.sip_done = true;
+        }
+        self.set_call_state(
+            number,
+            CallState::Releasing,
+            &format!("{status} sent for cause {cause}"),
+        );
+        self.finish_if_done(number);
+    }
+
+    /// Our SDP answer to the call's offer (or a fresh offer-shaped description when the INVITE had none).
+    pub(crate) fn sdp_answer(&self, number: u64) -> Option<(String, Vec<u8>)> {
+        let media = &self.config.media;
+        // The session id only has to be unique per gateway; the call number is.
+        let sdp = match self.calls.get(&number).and_then(|c| c.offer.as_ref()) {
+            Some(offer) => offer
+                .answer(media.rtp_address, media.rtp_port, number)
+                .ok()?,
+            None => Sdp::offer(media.rtp_address, media.rtp_port, number),
+        };
+        Some(("application/sdp".to_string(), sdp.to_string().into_bytes()))
+    }
+
+    fn sip_cancelled(&mut self, leg: LegId) {
+        let Some(number) = self.call_of_leg(leg) else {
+            return;
+        };
+        let now = self.now;
+        if let Err(error) = self.sip.respond(leg, 487, None, &[], None, now) {
+            self.log(LogLevel::Error, format!("cannot send 487: {error}"));
+        }
+        if let Some(call) = self.calls.get_mut(&number) {
+            call.sip_done = true;
+        }
+        self.release_circuit(number, ReleaseReason::Cancel, "CANCEL received");
+    }
+
+    fn sip_bye(&mut self, leg: LegId) {
+        let Some(number) = self.call_of_leg(leg) else {
+            return;
+        };
+        if let Some(call) = self.calls.get_mut(&number) {
+            call.sip_done = true;
+        }
+        self.release_circuit(number, ReleaseReason::Bye, "BYE received");
+    }
+
+    fn sip_leg_terminated(&mut self, leg: LegId, reason: &str) {
+        let Some(number) = self.call_of_leg(leg) else {
+            return;
+        };
+        let already_releasing = self
+            .calls
+            .get(&number)
+            .is_some_and(|c| c.state == CallState::Releasing);
+        if let Some(call) = self.calls.get_mut(&number) {
+            call.sip_done = true;
+        }
+        if already_releasing {
+            self.finish_if_done(number);
+        } else {
+            self.log(LogLevel::Warn, format!("SIP leg ended: {reason}"));
+            self.release_circuit(number, ReleaseReason::SipTimeout, reason);
+        }
+    }
+
+    /// Releases the call's circuit (REL) with the cause the tables give for `reason`, or finishes the call when
+    /// it has no circuit or the circuit is already clearing.
+    pub(crate) fn release_circuit(&mut self, number: u64, reason: ReleaseReason, why: &str) {
+        let cause = self.tables_for(number).release_cause(reason);
+        self.release_circuit_with_cause(number, cause, why);
+    }
+
+    /// As [`Gateway::release_circuit`], with an explicit cause value.
+    pub(crate) fn release_circuit_with_cause(&mut self, number: u64, cause: u8, why: &str) {
+        let Some(call) = self.calls.get(&number) else {
+            return;
+        };
+        let releasing = call.state == CallState::Releasing;
+        let target = (call.trunk, call.cic, call.isup_done);
+        self.set_call_state(number, CallState::Releasing, why);
+        if let (Some(trunk), Some(cic), false) = target {
+            if !releasing {
+                let now = self.now;
+                if let Err(error) =
+                    self.trunks[trunk]
+                        .isup
+                        .release(crate::isup::Cic(cic), cause, now)
+                {
+                    self.log(
+                        LogLevel::Error,
+                        format!("cannot release CIC {cic}: {error}"),
+                    );
+                }
+            }
+        }
+        self.finish_if_done(number);
+    }
+
+    fn sip_provisional(&mut self, leg: LegId, status: u16, sdp: Option<Sdp>) {
+        let Some(number) = self.call_of_leg(leg) else {
+            return;
+        };
+        let Some((trunk, cic, acm_sent)) = self
+            .calls
+            .get(&number)
+            .and_then(|c| Some((c.trunk?, c.cic?, c.acm_sent)))
+        else {
+            return;
+        };
+        let _ = sdp;
+        let cic = crate::isup::Cic(cic);
+        let result = if acm_sent {
+            match self.trunks[trunk].tables.cpg_event_for_provisional(status) {
+                Some(event) => self.trunks[trunk].isup.progress(
+                    cic,
+                    EventInformation {
+                        event_indicator: event,
+                        presentation_restricted: false,
+                    },
+                ),
+                None => Ok(()),
+            }
+        } else {
+            let indicators = self.trunks[trunk]
+                .tables
+                .backward_call_indicators_for_provisional(status);
+            self.trunks[trunk].isup.alert(cic, indicators, Vec::new())
+        };
+        if let Err(error) = result {
+            self.log(
+                LogLevel::Error,
+                format!("cannot send progress on CIC {}: {error}", cic.0),
+            );
+            return;
+        }
+        if let Some(call) = self.calls.get_mut(&number) {
+            call.acm_sent = true;
+        }
+        self.set_call_state(number, CallState::Alerting, &format!("{status} received"));
+    }
+
+    fn sip_answered(&mut self, leg: LegId) {
+        let Some(number) = self.call_of_leg(leg) else {
+            return;
+        };
+        let Some((trunk, cic, acm_sent)) = self
+            .calls
+            .get(&number)
+            .and_then(|c| Some((c.trunk?, c.cic?, c.acm_sent)))
+        else {
+            return;
+        };
+        let cic = crate::isup::Cic(cic);
+        // Q.764 §2.1.7: answer without a prior address complete goes out as CON.
+        let result = if acm_sent {
+            self.trunks[trunk].isup.answer(cic)
+        } else {
+            let indicators = self.trunks[trunk]
+                .tables
+                .backward_call_indicators_for_provisional(200);
+            self.trunks[trunk].isup.connect(cic, indicators)
+        };
+        if let Err(error) = result {
+            self.log(
+                LogLevel::Error,
+                format!("cannot send answer on CIC {}: {error}", cic.0),
+            );
+            return;
+        }
+        self.set_call_state(number, CallState::Active, "200 OK received, ACK sent");
+    }
+
+    fn sip_rejected(&mut self, leg: LegId, status: u16, reason: &str) {
+        let Some(number) = self.call_of_leg(leg) else {
+            return;
+        };
+        if let Some(call) = self.calls.get_mut(&number) {
+            call.sip_done = true;
+        }
+        let cause = self.tables_for(number).cause_for_sip_status(status);
+        self.release_circuit_with_cause(number, cause, &format!("{status} {reason} received"));
+    }
+}

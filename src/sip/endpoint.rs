@@ -1,0 +1,597 @@
+//! The SIP endpoint: a sans-IO user agent at B2BUA leg level (RFC 3261 §8, §12–§17).
+//!
+//! # Driving it
+//! Feed inputs with [`Endpoint::handle_datagram`] (one UDP datagram, or one message framed from
+//! TCP by [`crate::sip::framing::StreamFramer`]) and [`Endpoint::handle_timeout`]; call the
+//! commands ([`Endpoint::invite`], [`Endpoint::respond`], [`Endpoint::bye`],
+//! [`Endpoint::cancel`]); after every input or command drain [`Endpoint::poll_transmit`],
+//! [`Endpoint::poll_event`] and [`Endpoint::poll_transition`], then arm one timer at
+//! [`Endpoint::poll_timeout`]. Time is `now_ms` on the runtime's clock; tags, branches and
+//! Call-IDs come from `EndpointConfig::seed`, so the same inputs give the same outputs.
+//!
+//! # Where responses go (RFC 3261 §18.2.2, simplified)
+//! On TCP a response goes back to the source address (the runtime maps it to the connection).
+//! On UDP: if the top Via has `rport` (RFC 3581), to the source address and port; otherwise to
+//! the source IP (the implied `received`) and the Via sent-by port (default 5060). `maddr` is
+//! ignored. No names are ever resolved: in-dialog requests go to an IP-literal first route or
+//! remote target, else to the peer's source/destination address.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+
+use super::dialog::{Dialog, DialogId};
+use super::message::{self, Method, Request};
+use super::sdp::Sdp;
+use super::transaction::{self, Transaction, TxKey, TxOutput};
+use super::{IdGenerator, LegId, SipError, Transition, TransportKind};
+
+/// Configuration of an [`Endpoint`].
+#[derive(Debug, Clone)]
+pub struct EndpointConfig {
+    /// Our address, written into Via and Contact.
+    pub local_addr: SocketAddr,
+    /// User-Agent / Server header value.
+    pub user_agent: String,
+    /// Seed of the generator for tags, branches and Call-IDs.
+    pub seed: u64,
+    /// RFC 3261 T1 in milliseconds (500 by default).
+    pub timer_t1_ms: u64,
+    /// Max-Forwards put into our requests.
+    pub max_forwards: u8,
+}
+
+impl EndpointConfig {
+    /// Defaults for `local_addr`: user agent `tandem`, seed 0, T1 500 ms, Max-Forwards 70.
+    pub fn new(local_addr: SocketAddr) -> Self {
+        Self {
+            local_addr,
+            user_agent: "tandem".into(),
+            seed: 0,
+            timer_t1_ms: 500,
+            max_forwards: 70,
+        }
+    }
+}
+
+/// A datagram (or stream message) to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// Transport to use.
+    pub transport: TransportKind,
+    /// Destination (for TCP the runtime uses/opens the connection to it).
+    pub to: SocketAddr,
+    /// One whole SIP message.
+    pub data: Vec<u8>,
+}
+
+/// An INVITE the core wants sent toward a SIP target.
+#[derive(Debug, Clone)]
+pub struct OutgoingInvite {
+    /// Request-URI.
+    pub request_uri: String,
+    /// Where to send it (the runtime resolves no names).
+    pub destination: SocketAddr,
+    /// Transport.
+    pub transport: TransportKind,
+    /// From URI (our tag is added).
+    pub from_uri: String,
+    /// From display name.
+    pub from_display: Option<String>,
+    /// To URI.
+    pub to_uri: String,
+    /// Extra headers (e.g. P-Asserted-Identity, Privacy, Route).
+    pub extra_headers: Vec<(String, String)>,
+    /// Body with its Content-Type.
+    pub body: Option<(String, Vec<u8>)>,
+}
+
+/// Why a leg ended without a BYE from the peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TerminationReason {
+    /// Timer B (INVITE) or the CANCEL guard expired with no final response.
+    TransactionTimeout,
+    /// Our 2xx was never acknowledged within 64·T1 (RFC 3261 §13.3.1.4); a BYE was sent.
+    AckTimeout,
+    /// Our BYE was answered (any final status) or timed out (Timer F).
+    ByeCompleted,
+    /// The outgoing INVITE was cancelled: 487 received, or a 2xx arrived anyway and was
+    /// acknowledged and released with BYE.
+    Cancelled,
+}
+
+/// What the endpoint reports to the core.
+// Events are few per call and moved once; boxing the INVITE variant would only make the core's
+// pattern matches noisier.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum SipEvent {
+    /// A new INVITE (100 Trying already sent).
+    IncomingInvite {
+        /// The new leg.
+        leg: LegId,
+        /// Request-URI as received.
+        request_uri: String,
+        /// User part of a sip: Request-URI or subscriber of a tel: one ('+' kept).
+        called_user: Option<String>,
+        /// From URI.
+        from_uri: String,
+        /// User part of the From URI.
+        from_user: Option<String>,
+        /// From display name.
+        from_display: Option<String>,
+        /// First P-Asserted-Identity URI.
+        p_asserted_identity: Option<String>,
+        /// User part of that URI.
+        pai_user: Option<String>,
+        /// Privacy header value.
+        privacy: Option<String>,
+        /// Call-ID.
+        call_id: String,
+        /// The SDP offer, if any and parseable.
+        sdp: Option<Sdp>,
+        /// Encapsulated ISUP (single body or part of multipart/mixed).
+        isup_body: Option<Vec<u8>>,
+        /// All headers (name, value) in wire order.
+        headers: Vec<(String, String)>,
+    },
+    /// CANCEL received for an unanswered incoming INVITE; 200 was sent to the CANCEL and the
+    /// core is expected to `respond(leg, 487, ..)`.
+    Cancelled {
+        /// The leg.
+        leg: LegId,
+    },
+    /// ACK received for our 2xx.
+    Acked {
+        /// The leg.
+        leg: LegId,
+    },
+    /// BYE received and answered 200; the leg is gone.
+    ByeReceived {
+        /// The leg.
+        leg: LegId,
+    },
+    /// A provisional response (>100) to our INVITE.
+    Provisional {
+        /// The leg.
+        leg: LegId,
+        /// Status code.
+        status: u16,
+        /// Reason phrase.
+        reason: String,
+        /// Early SDP.
+        sdp: Option<Sdp>,
+        /// Encapsulated ISUP.
+        isup_body: Option<Vec<u8>>,
+    },
+    /// 2xx to our INVITE; the ACK has been queued.
+    Answered {
+        /// The leg.
+        leg: LegId,
+        /// SDP answer.
+        sdp: Option<Sdp>,
+        /// Encapsulated ISUP.
+        isup_body: Option<Vec<u8>>,
+    },
+    /// Final ≥300 to our INVITE (the transaction sent the ACK); the leg is gone.
+    Rejected {
+        /// The leg.
+        leg: LegId,
+        /// Status code.
+        status: u16,
+        /// Reason phrase.
+        reason: String,
+        /// All headers (e.g. Reason, Retry-After).
+        headers: Vec<(String, String)>,
+    },
+    /// The leg ended for the given reason; it is gone.
+    LegTerminated {
+        /// The leg.
+        leg: LegId,
+        /// Why.
+        reason: TerminationReason,
+    },
+    /// A datagram was dropped or answered 400.
+    Malformed {
+        /// Source address.
+        from: SocketAddr,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// State of a leg (one INVITE dialog usage), as recorded in transitions (`sip.leg`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LegState {
+    /// UAC: INVITE sent, nothing heard.
+    Calling,
+    /// UAS: INVITE received, no final response yet. UAC: provisional received.
+    Proceeding,
+    /// UAC: CANCEL requested (sent, or waiting for a provisional before sending it).
+    Cancelling,
+    /// UAS: 2xx sent, waiting for ACK (RFC 3261 §13.3.1.4).
+    Answered,
+    /// Dialog confirmed.
+    Confirmed,
+    /// Our BYE is outstanding.
+    Terminating,
+    /// Over (the leg is removed right after this transition).
+    Terminated,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    Uas,
+    Uac,
+}
+
+#[derive(Debug)]
+pub(super) struct Leg {
+    pub(super) role: Role,
+    pub(super) state: LegState,
+    pub(super) transport: TransportKind,
+    /// UAS: where the INVITE came from; UAC: where it was sent.
+    pub(super) peer: SocketAddr,
+    /// UAS: where responses go (RFC 3261 §18.2.2).
+    pub(super) response_to: SocketAddr,
+    pub(super) local_tag: String,
+    pub(super) invite_tx: u64,
+    /// UAS: the received INVITE; UAC: the sent INVITE.
+    pub(super) invite: Request,
+    pub(super) dialog: Option<Dialog>,
+    pub(super) trying_sent: bool,
+    /// UAS: our 2xx, retransmitted until ACK.
+    pub(super) final_2xx: Option<Vec<u8>>,
+    pub(super) retransmit_at: Option<u64>,
+    pub(super) retransmit_interval: u64,
+    pub(super) ack_deadline: Option<u64>,
+    pub(super) bye_after_ack: bool,
+    /// UAC: a provisional arrived, so CANCEL may be sent (RFC 3261 §9.1).
+    pub(super) provisional_seen: bool,
+    pub(super) cancel_sent: bool,
+    pub(super) cancel_deadline: Option<u64>,
+    /// UAC: our ACK for the 2xx, re-sent on 2xx retransmission.
+    pub(super) ack_2xx: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Purpose {
+    Invite,
+    Bye,
+    Cancel,
+    Other,
+}
+
+#[derive(Debug)]
+pub(super) struct TxEntry {
+    pub(super) tx: Transaction,
+    pub(super) leg: Option<LegId>,
+    pub(super) purpose: Purpose,
+    pub(super) transport: TransportKind,
+    pub(super) destination: SocketAddr,
+    pub(super) is_server: bool,
+}
+
+/// The SIP user agent. See the module documentation for the driving loop.
+#[derive(Debug)]
+pub struct Endpoint {
+    pub(super) cfg: EndpointConfig,
+    pub(super) ids: IdGenerator,
+    pub(super) timers: transaction::TxTimers,
+    pub(super) legs: BTreeMap<LegId, Leg>,
+    pub(super) next_leg: u64,
+    pub(super) txs: BTreeMap<u64, TxEntry>,
+    pub(super) next_tx: u64,
+    pub(super) server_index: HashMap<TxKey, u64>,
+    pub(super) client_index: HashMap<TxKey, u64>,
+    pub(super) dialogs: HashMap<DialogId, LegId>,
+    pub(super) transmits: VecDeque<Transmit>,
+    pub(super) events: VecDeque<SipEvent>,
+    pub(super) transitions: VecDeque<Transition>,
+}
+
+impl Endpoint {
+    /// A new endpoint.
+    pub fn new(cfg: EndpointConfig) -> Self {
+        Self {
+            ids: IdGenerator::new(cfg.seed),
+            timers: transaction::timers(cfg.timer_t1_ms),
+            cfg,
+            legs: BTreeMap::new(),
+            next_leg: 1,
+            txs: BTreeMap::new(),
+            next_tx: 1,
+            server_index: HashMap::new(),
+            client_index: HashMap::new(),
+            dialogs: HashMap::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            transitions: VecDeque::new(),
+        }
+    }
+
+    /// Number of live legs (for tests and metrics).
+    pub fn leg_count(&self) -> usize {
+        self.legs.len()
+    }
+
+    /// Number of live transactions (for tests and metrics).
+    pub fn transaction_count(&self) -> usize {
+        self.txs.len()
+    }
+
+    /// One received message (a UDP datagram, or one framed TCP message).
+    pub fn handle_datagram(
+        &mut self,
+        transport: TransportKind,
+        from: SocketAddr,
+        data: &[u8],
+        now_ms: u64,
+    ) {
+        match message::parse(data) {
+            Ok(message::Message::Request(request)) => {
+                self.handle_request(transport, from, request, now_ms)
+            }
+            Ok(message::Message::Response(response)) => {
+                self.handle_response(from, response, now_ms)
+            }
+            Err(error) => {
+                if let Some((bytes, via)) = message::salvage_bad_request(data, &error.reason) {
+                    let to = salvaged_destination(transport, from, &via);
+                    self.send(transport, to, bytes);
+                }
+                self.events.push_back(SipEvent::Malformed {
+                    from,
+                    reason: error.reason,
+                });
+            }
+        }
+    }
+
+    /// Advance time: fire every due transaction and leg timer.
+    pub fn handle_timeout(&mut self, now_ms: u64) {
+        // Bounded: each round removes or pushes a due deadline; zero-length timers (reliable
+        // transports) become due in the same call.
+        for _ in 0..10_000 {
+            let due_tx = self
+                .txs
+                .iter()
+                .find(|(_, e)| e.tx.next_deadline().is_some_and(|at| at <= now_ms))
+                .map(|(id, _)| *id);
+            if let Some(id) = due_tx {
+                let out = self
+                    .txs
+                    .get_mut(&id)
+                    .and_then(|e| e.tx.fire_due(now_ms, &mut self.transitions));
+                if let Some(out) = out {
+                    self.dispatch(id, out, now_ms);
+                }
+                continue;
+            }
+            let due_leg = self
+                .legs
+                .iter()
+                .find(|(_, l)| leg_deadline(l).is_some_and(|at| at <= now_ms))
+                .map(|(id, _)| *id);
+            match due_leg {
+                Some(leg) => self.fire_leg_timer(leg, now_ms),
+                None => break,
+            }
+        }
+    }
+
+    /// The earliest instant `handle_timeout` must be called at.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let tx = self.txs.values().filter_map(|e| e.tx.next_deadline()).min();
+        let leg = self.legs.values().filter_map(leg_deadline).min();
+        match (tx, leg) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Next message to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// Next event for the core.
+    pub fn poll_event(&mut self) -> Option<SipEvent> {
+        self.events.pop_front()
+    }
+
+    /// Next recorded state transition.
+    pub fn poll_transition(&mut self) -> Option<Transition> {
+        self.transitions.pop_front()
+    }
+
+    pub(super) fn send(&mut self, transport: TransportKind, to: SocketAddr, data: Vec<u8>) {
+        self.transmits.push_back(Transmit {
+            transport,
+            to,
+            data,
+        });
+    }
+
+    pub(super) fn invalid_state(&self, leg: LegId, operation: &'static str) -> SipError {
+        match self.legs.get(&leg) {
+            Some(l) => SipError::InvalidState {
+                leg,
+                state: format!("{:?}", l.state),
+                operation,
+            },
+            None => SipError::UnknownLeg(leg),
+        }
+    }
+
+    /// The one door for leg state changes: records the transition; a terminated leg is removed
+    /// together with its dialog index entry.
+    pub(super) fn set_leg_state(&mut self, leg: LegId, to: LegState, reason: &str) {
+        let Some(entry) = self.legs.get_mut(&leg) else {
+            return;
+        };
+        let from = entry.state;
+        if from == to {
+            return;
+        }
+        entry.state = to;
+        self.transitions.push_back(Transition {
+            machine: "sip.leg",
+            id: leg.to_string(),
+            from: format!("{from:?}"),
+            to: format!("{to:?}"),
+            reason: reason.to_string(),
+        });
+        if to == LegState::Terminated {
+            if let Some(removed) = self.legs.remove(&leg) {
+                if let Some(dialog) = removed.dialog {
+                    self.dialogs.remove(&dialog.id);
+                }
+            }
+        }
+    }
+
+    pub(super) fn terminate_leg(&mut self, leg: LegId, reason: TerminationReason, why: &str) {
+        if self.legs.contains_key(&leg) {
+            self.set_leg_state(leg, LegState::Terminated, why);
+            self.events
+                .push_back(SipEvent::LegTerminated { leg, reason });
+        }
+    }
+
+    pub(super) fn new_tx_id(&mut self) -> u64 {
+        let id = self.next_tx;
+        self.next_tx += 1;
+        id
+    }
+
+    /// Register a transaction and perform its first outputs.
+    pub(super) fn insert_tx(&mut self, id: u64, entry: TxEntry, out: TxOutput, now_ms: u64) {
+        let key = entry.tx.key.clone();
+        if entry.is_server {
+            self.server_index.insert(key, id);
+        } else {
+            self.client_index.insert(key, id);
+        }
+        self.txs.insert(id, entry);
+        self.dispatch(id, out, now_ms);
+    }
+
+    /// Perform a transaction's outputs: send its messages, hand its events to the leg logic and
+    /// drop it when it is over.
+    pub(super) fn dispatch(&mut self, id: u64, out: TxOutput, now_ms: u64) {
+        let Some(entry) = self.txs.get(&id) else {
+            return;
+        };
+        let (transport, destination, leg, purpose) =
+            (entry.transport, entry.destination, entry.leg, entry.purpose);
+        for data in out.send {
+            self.send(transport, destination, data);
+        }
+        if out.terminated {
+            if let Some(entry) = self.txs.remove(&id) {
+                let index = if entry.is_server {
+                    &mut self.server_index
+                } else {
+                    &mut self.client_index
+                };
+                if index.get(&entry.tx.key) == Some(&id) {
+                    index.remove(&entry.tx.key);
+                }
+            }
+        }
+        for event in out.events {
+            self.handle_tx_event(leg, purpose, event, now_ms);
+        }
+    }
+
+    fn fire_leg_timer(&mut self, leg: LegId, now_ms: u64) {
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
+        if l.ack_deadline.is_some_and(|at| at <= now_ms) {
+            l.ack_deadline = None;
+            l.retransmit_at = None;
+            self.ack_timeout(leg, now_ms);
+        } else if l.retransmit_at.is_some_and(|at| at <= now_ms) {
+            // RFC 3261 §13.3.1.4: 2xx retransmitted at T1, doubling up to T2, until ACK.
+            l.retransmit_interval = l.retransmit_interval.saturating_mul(2).min(4000);
+            l.retransmit_at = Some(now_ms.saturating_add(l.retransmit_interval));
+            let data = l.final_2xx.clone();
+            let (transport, to) = (l.transport, l.response_to);
+            if let Some(data) = data {
+                self.send(transport, to, data);
+            }
+        } else if l.cancel_deadline.is_some_and(|at| at <= now_ms) {
+            l.cancel_deadline = None;
+            self.terminate_leg(
+                leg,
+                TerminationReason::TransactionTimeout,
+                "no final response 64*T1 after CANCEL",
+            );
+        }
+    }
+
+    /// Via header for a request we originate, with a fresh branch.
+    pub(super) fn new_via(&mut self, transport: TransportKind) -> String {
+        format!(
+            "SIP/2.0/{} {};branch=z9hG4bK{};rport",
+            transport.via_token(),
+            self.cfg.local_addr,
+            self.ids.token()
+        )
+    }
+
+    /// Our Contact value.
+    pub(super) fn contact(&self, transport: TransportKind) -> String {
+        match transport {
+            TransportKind::Udp => format!("<sip:{}>", self.cfg.local_addr),
+            TransportKind::Tcp => format!("<sip:{};transport=tcp>", self.cfg.local_addr),
+        }
+    }
+}
+
+fn leg_deadline(leg: &Leg) -> Option<u64> {
+    [leg.retransmit_at, leg.ack_deadline, leg.cancel_deadline]
+        .into_iter()
+        .flatten()
+        .min()
+}
+
+/// RFC 3261 §18.2.2, simplified as described in the module documentation.
+pub(super) fn response_destination(
+    transport: TransportKind,
+    from: SocketAddr,
+    via: Option<&message::ViaInfo>,
+) -> SocketAddr {
+    match (transport, via) {
+        (TransportKind::Udp, Some(via)) if !via.rport => {
+            SocketAddr::new(from.ip(), via.port.unwrap_or(5060))
+        }
+        _ => from,
+    }
+}
+
+fn salvaged_destination(transport: TransportKind, from: SocketAddr, raw_via: &str) -> SocketAddr {
+    let rport = raw_via.to_ascii_lowercase().contains(";rport");
+    let sent_by = raw_via
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.split(';').next())
+        .unwrap_or_default();
+    let port = sent_by
+        .rsplit_once(':')
+        .filter(|(host, _)| !host.ends_with(':'))
+        .and_then(|(_, p)| p.parse().ok());
+    let via = message::ViaInfo {
+        transport: String::new(),
+        host: String::new(),
+        port,
+        branch: None,
+        rport,
+    };
+    response_destination(transport, from, Some(&via))
+}
+
+pub(super) fn method_is_known(method: &Method) -> bool {
+    !matches!(method, Method::Extension(_))
+}

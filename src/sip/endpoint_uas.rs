@@ -1,0 +1,491 @@
+//! Server side of the endpoint: incoming requests (RFC 3261 §8.2 UAS behaviour, §9.2 CANCEL,
+//! §12.2.2 in-dialog requests, §13.3 INVITE answering, §15.1.2 BYE) and `respond`.
+
+use std::net::SocketAddr;
+
+use super::body;
+use super::dialog::{Dialog, DialogId};
+use super::endpoint::{
+    method_is_known, response_destination, Endpoint, Leg, LegState, Purpose, Role, SipEvent,
+    TerminationReason, TxEntry,
+};
+use super::message::{self, default_reason, Method, Request};
+use super::sdp::Sdp;
+use super::transaction::{Transaction, TxKey};
+use super::{LegId, SipError, Transition, TransportKind};
+
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+const ACCEPT: &str = "application/sdp, application/isup, multipart/mixed";
+
+impl Endpoint {
+    pub(super) fn handle_request(
+        &mut self,
+        transport: TransportKind,
+        from: SocketAddr,
+        request: Request,
+        now_ms: u64,
+    ) {
+        let method = request.method();
+        if !request.answerable() {
+            let reason = "request lacks a readable Via, From, To, Call-ID or CSeq".to_string();
+            if method != Method::Ack {
+                if let Some((bytes, via)) =
+                    message::salvage_bad_request(&request.to_bytes(), &reason)
+                {
+                    let to = response_destination(transport, from, None);
+                    let _ = via;
+                    self.send(transport, to, bytes);
+                }
+            }
+            self.events.push_back(SipEvent::Malformed { from, reason });
+            return;
+        }
+        let response_to = response_destination(transport, from, request.top_via().as_ref());
+        if let Some((status, finding)) = request.findings().into_iter().next() {
+            if method != Method::Ack {
+                let phrase = format!("{} ({finding})", default_reason(status));
+                self.respond_stateless(transport, response_to, &request, status, &phrase, &[]);
+            }
+            self.events.push_back(SipEvent::Malformed {
+                from,
+                reason: format!("{} {finding}", method.as_str()),
+            });
+            return;
+        }
+
+        if let Some(id) = TxKey::of_request(&request).and_then(|k| self.server_index.get(&k)) {
+            let id = *id;
+            let Some(entry) = self.txs.get_mut(&id) else {
+                return;
+            };
+            let out = entry.tx.on_request(&request, now_ms, &mut self.transitions);
+            let leg = entry.leg;
+            // RFC 6026 Accepted absorbs INVITE retransmissions; the 2xx they ask for is ours to
+            // repeat (§13.3.1.4).
+            if method == Method::Invite {
+                if let Some(l) = leg.and_then(|leg| self.legs.get(&leg)) {
+                    if l.state == LegState::Answered {
+                        if let Some(data) = l.final_2xx.clone() {
+                            let (t, to) = (l.transport, l.response_to);
+                            self.send(t, to, data);
+                        }
+                    }
+                }
+            }
+            self.dispatch(id, out, now_ms);
+            return;
+        }
+
+        let to_tag = request.to().and_then(|t| t.tag);
+        if method != Method::Ack && !request.request_uri_scheme_supported() {
+            self.reject_in_tx(transport, response_to, &request, 416, &[], now_ms);
+            return;
+        }
+        // RFC 3261 §8.2.2.3: we support no extension, so any Require is refused.
+        if !matches!(method, Method::Ack | Method::Cancel) {
+            if let Some(required) = request.header("Require") {
+                let extra = vec![("Unsupported".to_string(), required)];
+                self.reject_in_tx(transport, response_to, &request, 420, &extra, now_ms);
+                return;
+            }
+        }
+        match method {
+            Method::Ack => self.on_unmatched_ack(&request, now_ms),
+            Method::Cancel => self.on_cancel(transport, response_to, &request, now_ms),
+            Method::Invite => {
+                if to_tag.is_some() {
+                    // Re-INVITE: no session modification support; the dialog stays up.
+                    let status = if self.dialog_of(&request).is_some() {
+                        488
+                    } else {
+                        481
+                    };
+                    self.reject_in_tx(transport, response_to, &request, status, &[], now_ms);
+                } else {
+                    self.on_invite(transport, from, response_to, request, now_ms);
+                }
+            }
+            Method::Bye => self.on_bye(transport, response_to, &request, now_ms),
+            Method::Options => {
+                let extra = vec![
+                    ("Allow".to_string(), ALLOW.to_string()),
+                    ("Accept".to_string(), ACCEPT.to_string()),
+                ];
+                self.reject_in_tx(transport, response_to, &request, 200, &extra, now_ms);
+            }
+            ref other => {
+                let in_unknown_dialog = to_tag.is_some() && self.dialog_of(&request).is_none();
+                let (status, extra) = if !method_is_known(other) {
+                    (501, Vec::new())
+                } else if in_unknown_dialog {
+                    (481, Vec::new())
+                } else {
+                    (405, vec![("Allow".to_string(), ALLOW.to_string())])
+                };
+                self.reject_in_tx(transport, response_to, &request, status, &extra, now_ms);
+            }
+        }
+    }
+
+    /// The leg whose dialog an incoming request belongs to (To-tag is ours, From-tag theirs).
+    pub(super) fn dialog_of(&self, request: &Request) -> Option<LegId> {
+        let id = DialogId {
+            call_id: request.call_id()?,
+            local_tag: request.to()?.tag?,
+            remote_tag: request.from()?.tag.unwrap_or_default(),
+        };
+        self.dialogs.get(&id).copied()
+    }
+
+    fn respond_stateless(
+        &mut self,
+        transport: TransportKind,
+        to: SocketAddr,
+        request: &Request,
+        status: u16,
+        reason: &str,
+        extra: &[(String, String)],
+    ) {
+        let tag = (status > 100).then(|| self.ids.token());
+        if let Ok(response) =
+            message::build_response(request, status, reason, tag.as_deref(), extra, None)
+        {
+            self.send(transport, to, response.to_bytes());
+        }
+    }
+
+    /// Answer `request` from a new server transaction (so retransmissions are absorbed).
+    fn reject_in_tx(
+        &mut self,
+        transport: TransportKind,
+        response_to: SocketAddr,
+        request: &Request,
+        status: u16,
+        extra: &[(String, String)],
+        now_ms: u64,
+    ) {
+        let id = self.new_tx_id();
+        let Some((mut tx, out)) = Transaction::server(
+            format!("tx-{id}"),
+            request,
+            transport,
+            self.timers,
+            now_ms,
+            &mut self.transitions,
+        ) else {
+            return;
+        };
+        let tag = (status > 100).then(|| self.ids.token());
+        let mut first = out;
+        match message::build_response(
+            request,
+            status,
+            default_reason(status),
+            tag.as_deref(),
+            extra,
+            None,
+        ) {
+            Ok(response) => {
+                let more = tx.send_response(&response, now_ms, &mut self.transitions);
+                first.send.extend(more.send);
+                first.terminated |= more.terminated;
+            }
+            Err(error) => {
+                // Never keep a transaction that can never answer.
+                self.events.push_back(SipEvent::Malformed {
+                    from: response_to,
+                    reason: format!("cannot answer {status}: {error}"),
+                });
+                return;
+            }
+        }
+        let entry = TxEntry {
+            tx,
+            leg: None,
+            purpose: Purpose::Other,
+            transport,
+            destination: response_to,
+            is_server: true,
+        };
+        self.insert_tx(id, entry, first, now_ms);
+    }
+
+    fn on_invite(
+        &mut self,
+        transport: TransportKind,
+        from: SocketAddr,
+        response_to: SocketAddr,
+        request: Request,
+        now_ms: u64,
+    ) {
+        if request.max_forwards() == Some(0) {
+            self.reject_in_tx(transport, response_to, &request, 483, &[], now_ms);
+            return;
+        }
+        let parts = match request.content_type() {
+            Some((media, params)) => {
+                if !request.body().is_empty() && !body::understood(&media) {
+                    let extra = vec![("Accept".to_string(), ACCEPT.to_string())];
+                    self.reject_in_tx(transport, response_to, &request, 415, &extra, now_ms);
+                    return;
+                }
+                body::split(&media, &params, request.body())
+            }
+            None => body::BodyParts::default(),
+        };
+        let tx_id = self.new_tx_id();
+        let Some((tx, out)) = Transaction::server(
+            format!("tx-{tx_id}"),
+            &request,
+            transport,
+            self.timers,
+            now_ms,
+            &mut self.transitions,
+        ) else {
+            return;
+        };
+        let leg = LegId(self.next_leg);
+        self.next_leg += 1;
+        let local_tag = self.ids.token();
+        self.legs.insert(
+            leg,
+            Leg {
+                role: Role::Uas,
+                state: LegState::Proceeding,
+                transport,
+                peer: from,
+                response_to,
+                local_tag,
+                invite_tx: tx_id,
+                invite: request.clone(),
+                dialog: None,
+                trying_sent: false,
+                final_2xx: None,
+                retransmit_at: None,
+                retransmit_interval: self.cfg.timer_t1_ms,
+                ack_deadline: None,
+                bye_after_ack: false,
+                provisional_seen: false,
+                cancel_sent: false,
+                cancel_deadline: None,
+                ack_2xx: None,
+            },
+        );
+        self.transitions.push_back(Transition {
+            machine: "sip.leg",
+            id: leg.to_string(),
+            from: "None".into(),
+            to: format!("{:?}", LegState::Proceeding),
+            reason: "INVITE received".into(),
+        });
+        let entry = TxEntry {
+            tx,
+            leg: Some(leg),
+            purpose: Purpose::Invite,
+            transport,
+            destination: response_to,
+            is_server: true,
+        };
+        self.insert_tx(tx_id, entry, out, now_ms);
+        // RFC 3261 §17.2.1: answer 100 at once so the caller stops retransmitting.
+        let _ = self.respond(leg, 100, None, &[], None, now_ms);
+
+        let sdp = parts.sdp.as_deref().and_then(|s| Sdp::parse(s).ok());
+        let from_addr = request.from();
+        let pai = request.p_asserted_identity();
+        self.events.push_back(SipEvent::IncomingInvite {
+            leg,
+            request_uri: request.request_uri(),
+            called_user: request.request_uri_user(),
+            from_uri: from_addr
+                .as_ref()
+                .map(|f| f.uri.clone())
+                .unwrap_or_default(),
+            from_user: from_addr.as_ref().and_then(|f| f.user.clone()),
+            from_display: from_addr.and_then(|f| f.display_name),
+            p_asserted_identity: pai.as_ref().map(|p| p.uri.clone()),
+            pai_user: pai.and_then(|p| p.user),
+            privacy: request.header("Privacy"),
+            call_id: request.call_id().unwrap_or_default(),
+            sdp,
+            isup_body: parts.isup,
+            headers: request.header_list(),
+        });
+    }
+
+    fn on_cancel(
+        &mut self,
+        transport: TransportKind,
+        response_to: SocketAddr,
+        request: &Request,
+        now_ms: u64,
+    ) {
+        let invite = TxKey::of_cancelled_invite(request)
+            .and_then(|k| self.server_index.get(&k))
+            .and_then(|id| self.txs.get(id));
+        let Some(invite) = invite else {
+            self.reject_in_tx(transport, response_to, request, 481, &[], now_ms);
+            return;
+        };
+        let pending = !invite.tx.server_final_sent();
+        let leg = invite.leg;
+        self.reject_in_tx(transport, response_to, request, 200, &[], now_ms);
+        if let (true, Some(leg)) = (pending, leg) {
+            if self
+                .legs
+                .get(&leg)
+                .is_some_and(|l| l.state == LegState::Proceeding)
+            {
+                self.events.push_back(SipEvent::Cancelled { leg });
+            }
+        }
+    }
+
+    fn on_bye(
+        &mut self,
+        transport: TransportKind,
+        response_to: SocketAddr,
+        request: &Request,
+        now_ms: u64,
+    ) {
+        let Some(leg) = self.dialog_of(request) else {
+            self.reject_in_tx(transport, response_to, request, 481, &[], now_ms);
+            return;
+        };
+        self.reject_in_tx(transport, response_to, request, 200, &[], now_ms);
+        self.set_leg_state(leg, LegState::Terminated, "BYE received");
+        self.events.push_back(SipEvent::ByeReceived { leg });
+    }
+
+    fn on_unmatched_ack(&mut self, request: &Request, now_ms: u64) {
+        if let Some(leg) = self.dialog_of(request) {
+            self.ack_received(leg, now_ms);
+        }
+    }
+
+    pub(super) fn ack_received(&mut self, leg: LegId, now_ms: u64) {
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
+        if l.state != LegState::Answered {
+            return;
+        }
+        l.retransmit_at = None;
+        l.ack_deadline = None;
+        let bye = l.bye_after_ack;
+        self.set_leg_state(leg, LegState::Confirmed, "ACK received");
+        self.events.push_back(SipEvent::Acked { leg });
+        if bye {
+            self.send_bye(leg, now_ms);
+        }
+    }
+
+    pub(super) fn ack_timeout(&mut self, leg: LegId, now_ms: u64) {
+        // RFC 3261 §13.3.1.4: no ACK within 64·T1 — confirm, then tear down with BYE.
+        self.send_bye(leg, now_ms);
+        self.terminate_leg(leg, TerminationReason::AckTimeout, "no ACK within 64*T1");
+    }
+
+    /// Answer an incoming INVITE. 100 is idempotent (it was already sent); 101–199 are plain
+    /// provisionals with our To-tag and Contact; 2xx is retransmitted until ACK (RFC 3261
+    /// §13.3.1.4, event `LegTerminated { AckTimeout }` after 64·T1); ≥300 ends the leg.
+    pub fn respond(
+        &mut self,
+        leg: LegId,
+        status: u16,
+        reason: Option<&str>,
+        extra_headers: &[(String, String)],
+        body: Option<(String, Vec<u8>)>,
+        now_ms: u64,
+    ) -> Result<(), SipError> {
+        if !(100..=699).contains(&status) {
+            return Err(SipError::InvalidStatus(status));
+        }
+        let l = self.legs.get(&leg).ok_or(SipError::UnknownLeg(leg))?;
+        if l.role != Role::Uas || l.state != LegState::Proceeding {
+            return Err(self.invalid_state(leg, "respond"));
+        }
+        if status == 100 && l.trying_sent {
+            return Ok(());
+        }
+        let mut extra: Vec<(String, String)> = Vec::new();
+        if (101..300).contains(&status) {
+            extra.push(("Contact".into(), self.contact(l.transport)));
+        }
+        if status < 300 && status > 100 {
+            extra.push(("Allow".into(), ALLOW.into()));
+        }
+        extra.push(("Server".into(), self.cfg.user_agent.clone()));
+        extra.extend(extra_headers.iter().cloned());
+        let tag = (status > 100).then(|| l.local_tag.clone());
+        let response = message::build_response(
+            &l.invite,
+            status,
+            reason.unwrap_or(default_reason(status)),
+            tag.as_deref(),
+            &extra,
+            body.as_ref().map(|(t, b)| (t.as_str(), b.as_slice())),
+        )
+        .map_err(|e| SipError::InvalidHeader {
+            name: "response".into(),
+            reason: e.to_string(),
+        })?;
+        let tx_id = l.invite_tx;
+        let out = match self.txs.get_mut(&tx_id) {
+            Some(entry) => entry
+                .tx
+                .send_response(&response, now_ms, &mut self.transitions),
+            None => return Err(self.invalid_state(leg, "respond")),
+        };
+        self.dispatch(tx_id, out, now_ms);
+        match status {
+            100 => {
+                if let Some(l) = self.legs.get_mut(&leg) {
+                    l.trying_sent = true;
+                }
+            }
+            101..=199 => {}
+            200..=299 => self.answered(leg, response.to_bytes(), now_ms),
+            _ => self.set_leg_state(leg, LegState::Terminated, "final response sent"),
+        }
+        Ok(())
+    }
+
+    fn answered(&mut self, leg: LegId, response: Vec<u8>, now_ms: u64) {
+        let t1 = self.cfg.timer_t1_ms;
+        let first_cseq = (self.ids.next_u64() % 10_000) as u32 + 1;
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
+        let invite = &l.invite;
+        let from = invite.from();
+        let to = invite.to();
+        let id = DialogId {
+            call_id: invite.call_id().unwrap_or_default(),
+            local_tag: l.local_tag.clone(),
+            remote_tag: from
+                .as_ref()
+                .and_then(|f| f.tag.clone())
+                .unwrap_or_default(),
+        };
+        let contacts = invite.contacts();
+        let dialog = Dialog::new(
+            id.clone(),
+            to.map(|t| t.uri).unwrap_or_default(),
+            from.map(|f| f.uri).unwrap_or_default(),
+            contacts.first(),
+            &invite.record_route(),
+            first_cseq,
+            l.peer,
+        );
+        l.dialog = Some(dialog);
+        l.final_2xx = Some(response);
+        if l.transport == TransportKind::Udp {
+            l.retransmit_interval = t1;
+            l.retransmit_at = Some(now_ms.saturating_add(t1));
+        }
+        l.ack_deadline = Some(now_ms.saturating_add(t1.saturating_mul(64)));
+        self.dialogs.insert(id, leg);
+        self.set_leg_state(leg, LegState::Answered, "2xx sent");
+    }
+}

@@ -1,0 +1,619 @@
+//! Thin wrapper around the SIP message crate (RFC 3261 §7, §8, §20): parsing, typed reads of the
+//! headers tandem acts on, and building requests and responses.
+//!
+//! This file and `transaction.rs` are the only places that name the external crate, so it can be
+//! replaced without touching the rest of tandem. Everything handed out is plain `String`/`Vec`.
+//! Unparseable requests are given a second chance by [`salvage_bad_request`], which scans the
+//! raw lines for Via/From/To/Call-ID/CSeq so that a 400 can still be sent (RFC 3261 §8.2 wants
+//! a response whenever one can be routed).
+
+use sipx::headers::{self as h};
+use sipx::{HeaderName, Limits, Method as XMethod, TypedHeader};
+use sipx_sip as sipx;
+
+/// Request methods tandem distinguishes (RFC 3261 §7.1); everything else keeps its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Method {
+    /// INVITE
+    Invite,
+    /// ACK
+    Ack,
+    /// BYE
+    Bye,
+    /// CANCEL
+    Cancel,
+    /// OPTIONS
+    Options,
+    /// A method defined by RFC 3261 or an extension that tandem does not implement.
+    Known(String),
+    /// An unknown extension method token.
+    Extension(String),
+}
+
+impl Method {
+    fn from_sipx(method: &XMethod) -> Self {
+        match method {
+            XMethod::Invite => Method::Invite,
+            XMethod::Ack => Method::Ack,
+            XMethod::Bye => Method::Bye,
+            XMethod::Cancel => Method::Cancel,
+            XMethod::Options => Method::Options,
+            XMethod::Other(raw) => Method::Extension(String::from_utf8_lossy(raw).into_owned()),
+            other => Method::Known(other.to_string()),
+        }
+    }
+
+    fn to_sipx(&self) -> XMethod {
+        let token = match self {
+            Method::Invite => "INVITE",
+            Method::Ack => "ACK",
+            Method::Bye => "BYE",
+            Method::Cancel => "CANCEL",
+            Method::Options => "OPTIONS",
+            Method::Known(t) | Method::Extension(t) => t.as_str(),
+        };
+        XMethod::parse(&token.as_bytes().to_vec().into())
+    }
+
+    /// The method token.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Invite => "INVITE",
+            Method::Ack => "ACK",
+            Method::Bye => "BYE",
+            Method::Cancel => "CANCEL",
+            Method::Options => "OPTIONS",
+            Method::Known(t) | Method::Extension(t) => t,
+        }
+    }
+}
+
+/// A name-addr header value (From, To, Contact, Route, P-Asserted-Identity), decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameAddr {
+    /// Display name without quotes, if any.
+    pub display_name: Option<String>,
+    /// The URI as written.
+    pub uri: String,
+    /// The user part of a sip:/sips: URI (percent-decoded) or the subscriber of a tel: URI.
+    pub user: Option<String>,
+    /// The host of a sip:/sips: URI.
+    pub host: Option<String>,
+    /// The port of a sip:/sips: URI.
+    pub port: Option<u16>,
+    /// The `tag` parameter.
+    pub tag: Option<String>,
+    /// Whether the URI carries the `lr` parameter (RFC 3261 §19.1.1, loose routing).
+    pub loose_route: bool,
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn uri_user(uri: &sipx::Uri) -> Option<String> {
+    if let Some(tel) = uri.tel_parts() {
+        return Some(lossy(tel.subscriber()));
+    }
+    uri.decoded_user().map(|u| lossy(&u))
+}
+
+fn name_addr(address: &h::Address) -> NameAddr {
+    let uri = &address.uri;
+    NameAddr {
+        display_name: address.display_name.as_deref().map(lossy),
+        uri: lossy(&uri.to_bytes()),
+        user: uri_user(uri),
+        host: uri.host().map(|host| lossy(&host.to_bytes())),
+        port: uri.port(),
+        tag: address.tag().map(lossy),
+        loose_route: uri.params().is_some_and(|p| p.contains("lr")),
+    }
+}
+
+/// The decoded topmost Via (RFC 3261 §20.42).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViaInfo {
+    /// Transport token (UDP, TCP, ...).
+    pub transport: String,
+    /// The sent-by host.
+    pub host: String,
+    /// The sent-by port.
+    pub port: Option<u16>,
+    /// The `branch` parameter.
+    pub branch: Option<String>,
+    /// Whether `rport` is present (RFC 3581).
+    pub rport: bool,
+}
+
+/// A parsed SIP request.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub(super) inner: sipx::Request,
+}
+
+/// A parsed SIP response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub(super) inner: sipx::Response,
+}
+
+/// A parsed SIP message.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// A request.
+    Request(Request),
+    /// A response.
+    Response(Response),
+}
+
+/// Why bytes could not be turned into a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unparseable SIP message: {reason}")]
+pub struct ParseError {
+    /// What the parser said, for the log.
+    pub reason: String,
+}
+
+/// Parse one message from a datagram or one framed stream message.
+pub fn parse(data: &[u8]) -> Result<Message, ParseError> {
+    let limits = Limits::stream();
+    match sipx::parse_datagram(data.to_vec().into(), &limits) {
+        Ok(sipx::Message::Request(inner)) => Ok(Message::Request(Request { inner })),
+        Ok(sipx::Message::Response(inner)) => Ok(Message::Response(Response { inner })),
+        Err(e) => Err(ParseError {
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// Shared typed reads for requests and responses.
+trait HeaderAccess {
+    fn headers(&self) -> &sipx::Headers;
+}
+
+impl HeaderAccess for Request {
+    fn headers(&self) -> &sipx::Headers {
+        &self.inner.headers
+    }
+}
+
+impl HeaderAccess for Response {
+    fn headers(&self) -> &sipx::Headers {
+        &self.inner.headers
+    }
+}
+
+fn typed_ok<H: TypedHeader>(headers: &sipx::Headers) -> Option<H> {
+    headers.typed::<H>().and_then(Result::ok)
+}
+
+macro_rules! common_reads {
+    ($t:ty) => {
+        impl $t {
+            /// The Call-ID.
+            pub fn call_id(&self) -> Option<String> {
+                typed_ok::<h::CallId>(self.headers()).map(|c| lossy(&c.0))
+            }
+            /// The From header.
+            pub fn from(&self) -> Option<NameAddr> {
+                typed_ok::<h::From>(self.headers()).map(|a| name_addr(&a.0))
+            }
+            /// The To header.
+            pub fn to(&self) -> Option<NameAddr> {
+                typed_ok::<h::To>(self.headers()).map(|a| name_addr(&a.0))
+            }
+            /// CSeq number and method.
+            pub fn cseq(&self) -> Option<(u32, Method)> {
+                typed_ok::<h::CSeq>(self.headers())
+                    .map(|c| (c.sequence, Method::from_sipx(&c.method)))
+            }
+            /// The topmost Via.
+            pub fn top_via(&self) -> Option<ViaInfo> {
+                typed_ok::<h::Via>(self.headers()).map(|v| ViaInfo {
+                    transport: lossy(&v.transport),
+                    host: lossy(&v.host.to_bytes()),
+                    port: v.port,
+                    branch: v.branch().map(lossy),
+                    rport: v.rport().is_some(),
+                })
+            }
+            /// Every Contact address, in order (malformed rows skipped).
+            pub fn contacts(&self) -> Vec<NameAddr> {
+                self.headers()
+                    .typed_all::<h::Contact>()
+                    .filter_map(Result::ok)
+                    .map(|c| name_addr(&c.0))
+                    .collect()
+            }
+            /// Every Record-Route address, in wire order (RFC 3261 §12.1).
+            pub fn record_route(&self) -> Vec<NameAddr> {
+                self.headers()
+                    .typed_all::<h::RecordRoute>()
+                    .filter_map(Result::ok)
+                    .map(|c| name_addr(&c.0))
+                    .collect()
+            }
+            /// The first value of a header by name (case-insensitive, compact forms understood),
+            /// unfolded.
+            pub fn header(&self, name: &str) -> Option<String> {
+                let name = HeaderName::parse(&name.as_bytes().to_vec().into());
+                self.headers().value(&name).map(|v| lossy(&v))
+            }
+            /// All headers as (name as written canonically, unfolded value), in wire order.
+            pub fn header_list(&self) -> Vec<(String, String)> {
+                self.headers()
+                    .iter()
+                    .map(|hd| (lossy(hd.name().canonical()), lossy(&hd.value())))
+                    .collect()
+            }
+            /// The body.
+            pub fn body(&self) -> &[u8] {
+                self.inner.body()
+            }
+            /// The Content-Type value, lowercased without parameters, and its parameters raw.
+            pub fn content_type(&self) -> Option<(String, Vec<(String, String)>)> {
+                typed_ok::<h::ContentType>(self.headers()).map(|ct| {
+                    let media = format!("{}/{}", lossy(&ct.media_type), lossy(&ct.subtype))
+                        .to_ascii_lowercase();
+                    let params = ct
+                        .params
+                        .iter()
+                        .map(|p| {
+                            (
+                                lossy(&p.name),
+                                p.value.as_deref().map(lossy).unwrap_or_default(),
+                            )
+                        })
+                        .collect();
+                    (media, params)
+                })
+            }
+        }
+    };
+}
+
+common_reads!(Request);
+common_reads!(Response);
+
+impl Request {
+    /// The method.
+    pub fn method(&self) -> Method {
+        Method::from_sipx(&self.inner.method)
+    }
+
+    /// The Request-URI as written.
+    pub fn request_uri(&self) -> String {
+        lossy(&self.inner.uri.to_bytes())
+    }
+
+    /// The user part of a sip:/sips: Request-URI (decoded) or the subscriber of a tel: one.
+    pub fn request_uri_user(&self) -> Option<String> {
+        uri_user(&self.inner.uri)
+    }
+
+    /// Whether the Request-URI scheme is one tandem can act on (sip, sips, tel); others get
+    /// 416 (RFC 3261 §8.2.2.1).
+    pub fn request_uri_scheme_supported(&self) -> bool {
+        matches!(
+            self.inner.uri.scheme(),
+            sipx::Scheme::Sip | sipx::Scheme::Sips | sipx::Scheme::Tel
+        )
+    }
+
+    /// Max-Forwards, if present and valid.
+    pub fn max_forwards(&self) -> Option<u8> {
+        typed_ok::<h::MaxForwards>(&self.inner.headers).map(|m| m.0)
+    }
+
+    /// The first P-Asserted-Identity address (RFC 3325 §9.1).
+    pub fn p_asserted_identity(&self) -> Option<NameAddr> {
+        self.inner
+            .headers
+            .get_all(&HeaderName::PAssertedIdentity)
+            .flat_map(|hd| h::Address::parse_list(&hd.value(), "P-Asserted-Identity").ok())
+            .flatten()
+            .map(|a| name_addr(&a))
+            .next()
+    }
+
+    /// Problems that forbid acting on the request (RFC 3261 §8.1.1, §8.2), each with the
+    /// status to answer and a reason phrase.
+    pub fn findings(&self) -> Vec<(u16, String)> {
+        let headers = &self.inner.headers;
+        // A missing Max-Forwards is repairable (RFC 2543 peers, RFC 4475 §3.4.1): treat as 70.
+        let mut out: Vec<(u16, String)> = sipx::validate_request(&self.inner)
+            .into_iter()
+            .filter(|finding| !finding.is_repairable())
+            .map(|finding| (finding.status(), format!("{finding:?}")))
+            .collect();
+        // Headers tandem reads or echoes must be well-formed too (RFC 4475 §3.1.2).
+        if matches!(headers.typed::<h::Date>(), Some(Err(_))) {
+            out.push((400, "malformed Date".into()));
+        }
+        if headers.typed_all::<h::ContactValue>().any(|c| c.is_err()) {
+            out.push((400, "malformed Contact".into()));
+        }
+        out
+    }
+
+    /// Whether the headers every response must copy are readable (Via, From, To, Call-ID,
+    /// CSeq), i.e. whether a response can be built at all.
+    pub fn answerable(&self) -> bool {
+        self.top_via().is_some()
+            && self.cseq().is_some()
+            && self.call_id().is_some()
+            && self.header("From").is_some()
+            && self.header("To").is_some()
+    }
+
+    /// Serialise.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.inner.write_to(&mut out);
+        out
+    }
+}
+
+impl Response {
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.inner.status.code()
+    }
+
+    /// The reason phrase.
+    pub fn reason(&self) -> String {
+        lossy(&self.inner.reason)
+    }
+
+    /// Serialise.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.inner.write_to(&mut out);
+        out
+    }
+}
+
+/// Error while building a message from caller-supplied parts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    /// A URI did not parse.
+    #[error("invalid URI {uri:?}: {reason}")]
+    Uri {
+        /// The URI.
+        uri: String,
+        /// Why.
+        reason: String,
+    },
+    /// A header could not be added.
+    #[error("invalid header {name:?}: {reason}")]
+    Header {
+        /// The header name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// The status code is outside 100..=699.
+    #[error("status code {0} out of range")]
+    Status(u16),
+}
+
+fn header_name(name: &str) -> HeaderName {
+    HeaderName::parse(&name.as_bytes().to_vec().into())
+}
+
+fn header(name: &str, value: &str) -> Result<sipx::Header, BuildError> {
+    sipx::Header::build(header_name(name), value.to_string()).map_err(|e| BuildError::Header {
+        name: name.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// Builds a request header by header; Content-Length is always computed from the body.
+#[derive(Debug)]
+pub struct RequestBuilder {
+    inner: sipx::Request,
+}
+
+impl RequestBuilder {
+    /// Start a request for `method` to `uri`.
+    pub fn new(method: &Method, uri: &str) -> Result<Self, BuildError> {
+        let parsed =
+            sipx::Uri::parse(uri.as_bytes().to_vec().into()).map_err(|e| BuildError::Uri {
+                uri: uri.to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            inner: sipx::Request::new(method.to_sipx(), parsed),
+        })
+    }
+
+    /// Append a header.
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self, BuildError> {
+        if header_name(name) == HeaderName::ContentLength {
+            return Ok(self);
+        }
+        self.inner.headers.push(header(name, value)?);
+        Ok(self)
+    }
+
+    /// Set the body (with its Content-Type) and finish; `None` gives `Content-Length: 0`.
+    pub fn finish(mut self, body: Option<(&str, &[u8])>) -> Result<Request, BuildError> {
+        let bytes = match body {
+            Some((content_type, bytes)) => {
+                self.inner
+                    .headers
+                    .push(header("Content-Type", content_type)?);
+                bytes.to_vec()
+            }
+            None => Vec::new(),
+        };
+        self.inner
+            .headers
+            .push(header("Content-Length", &bytes.len().to_string())?);
+        self.inner.set_body(bytes.into());
+        Ok(Request { inner: self.inner })
+    }
+}
+
+/// Build a response to `request` (RFC 3261 §8.2.6): Via, From, Call-ID, CSeq copied; To copied
+/// with `to_tag` added when it has none; `extra` headers appended; Content-Length computed.
+pub fn build_response(
+    request: &Request,
+    status: u16,
+    reason: &str,
+    to_tag: Option<&str>,
+    extra: &[(String, String)],
+    body: Option<(&str, &[u8])>,
+) -> Result<Response, BuildError> {
+    let code = sipx::StatusCode::new(status).ok_or(BuildError::Status(status))?;
+    let mut inner = sipx::Response::new(code, reason.to_string());
+    check_reason(reason)?;
+    let headers = &request.inner.headers;
+    for name in [HeaderName::Via, HeaderName::From] {
+        for hd in headers.get_all(&name) {
+            inner.headers.push(hd.clone());
+        }
+    }
+    if let Some(to) = headers.get(&HeaderName::To) {
+        let value = lossy(&to.value());
+        // An unparseable To is echoed verbatim rather than risk building an invalid one.
+        let needs_tag = typed_ok::<h::To>(headers).is_some_and(|t| t.tag().is_none());
+        match to_tag {
+            // A value the builder refuses (RFC 4475 §3.1.1.2 puts NUL in a display name) is
+            // echoed verbatim, without our tag.
+            Some(tag) if needs_tag => match header("To", &format!("{value};tag={tag}")) {
+                Ok(with_tag) => inner.headers.push(with_tag),
+                Err(_) => inner.headers.push(to.clone()),
+            },
+            _ => inner.headers.push(to.clone()),
+        }
+    }
+    for name in [HeaderName::CallId, HeaderName::CSeq] {
+        if let Some(hd) = headers.get(&name) {
+            inner.headers.push(hd.clone());
+        }
+    }
+    for (name, value) in extra {
+        if header_name(name) == HeaderName::ContentLength {
+            continue;
+        }
+        inner.headers.push(header(name, value)?);
+    }
+    let bytes = match body {
+        Some((content_type, bytes)) => {
+            inner.headers.push(header("Content-Type", content_type)?);
+            bytes.to_vec()
+        }
+        None => Vec::new(),
+    };
+    inner
+        .headers
+        .push(header("Content-Length", &bytes.len().to_string())?);
+    inner.set_body(bytes.into());
+    Ok(Response { inner })
+}
+
+fn check_reason(reason: &str) -> Result<(), BuildError> {
+    if reason.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err(BuildError::Header {
+            name: "reason-phrase".into(),
+            reason: "contains CR, LF or NUL".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Default reason phrase for a status code (RFC 3261 §21).
+pub fn default_reason(status: u16) -> &'static str {
+    match status {
+        100 => "Trying",
+        180 => "Ringing",
+        181 => "Call Is Being Forwarded",
+        182 => "Queued",
+        183 => "Session Progress",
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        415 => "Unsupported Media Type",
+        420 => "Bad Extension",
+        480 => "Temporarily Unavailable",
+        481 => "Call/Transaction Does Not Exist",
+        483 => "Too Many Hops",
+        486 => "Busy Here",
+        487 => "Request Terminated",
+        488 => "Not Acceptable Here",
+        500 => "Server Internal Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        505 => "Version Not Supported",
+        603 => "Decline",
+        s if s < 200 => "Session Progress",
+        s if s < 300 => "OK",
+        s if s < 400 => "Redirection",
+        s if s < 500 => "Client Error",
+        s if s < 600 => "Server Error",
+        _ => "Global Failure",
+    }
+}
+
+/// A 400 built from the raw lines of a request the parser refused, when Via and CSeq (and the
+/// other headers a response copies) can still be found (RFC 3261 §8.2: answer if routable).
+/// Returns the response bytes and the raw top Via value (for choosing where to send it).
+pub fn salvage_bad_request(data: &[u8], reason: &str) -> Option<(Vec<u8>, String)> {
+    let text = std::str::from_utf8(data).ok()?;
+    let head = text.split("\r\n\r\n").next()?;
+    let mut lines = head.split("\r\n");
+    let start = lines.next()?;
+    if start.starts_with("SIP/") || start.split(' ').count() < 3 {
+        return None;
+    }
+    if start.split(' ').next()? == "ACK" {
+        return None;
+    }
+    let mut copied: Vec<(&'static str, String)> = Vec::new();
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        if name.starts_with([' ', '\t']) {
+            continue;
+        }
+        let canonical = match name.trim().to_ascii_lowercase().as_str() {
+            "via" | "v" => "Via",
+            "from" | "f" => "From",
+            "to" | "t" => "To",
+            "call-id" | "i" => "Call-ID",
+            "cseq" => "CSeq",
+            _ => continue,
+        };
+        let value = value.trim();
+        if value.is_empty() || value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+            return None;
+        }
+        copied.push((canonical, value.to_string()));
+    }
+    for required in ["Via", "From", "To", "Call-ID", "CSeq"] {
+        if !copied.iter().any(|(n, _)| *n == required) {
+            return None;
+        }
+    }
+    let top_via = copied
+        .iter()
+        .find(|(n, _)| *n == "Via")
+        .map(|(_, v)| v.clone())?;
+    let phrase: String = reason
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect();
+    let mut out = format!("SIP/2.0 400 Bad Request ({phrase})\r\n");
+    for (name, value) in copied {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str("Content-Length: 0\r\n\r\n");
+    Some((out.into_bytes(), top_via))
+}

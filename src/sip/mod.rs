@@ -1,0 +1,163 @@
+//! tandem's SIP side: a sans-IO SIP user agent working at B2BUA leg level (RFC 3261).
+//!
+//! The interworking core drives an [`Endpoint`]: it feeds datagrams (or framed TCP messages) and
+//! timeouts in, and drains transmits, events and state transitions out. Parsing, serialising and
+//! the RFC 3261 §17 transaction machines come from an external SIP crate that is named only
+//! inside this folder (`message.rs`, `transaction.rs`), so it can be swapped.
+//!
+//! Module map: [`message`] (parse/build wrapper), [`body`] (SDP and SIP-I multipart bodies),
+//! [`sdp`] (RFC 4566 offer/answer subset), `transaction` (timers around the §17 machines),
+//! [`dialog`] (RFC 3261 §12 dialog state), [`endpoint`] (the API), [`framing`] (TCP framing).
+
+pub mod body;
+pub mod dialog;
+pub mod endpoint;
+mod endpoint_uac;
+mod endpoint_uas;
+pub mod framing;
+pub mod message;
+pub mod sdp;
+mod transaction;
+
+#[cfg(test)]
+mod tests;
+
+pub use endpoint::{
+    Endpoint, EndpointConfig, OutgoingInvite, SipEvent, TerminationReason, Transmit,
+};
+pub use sdp::Sdp;
+
+/// A recorded state change of one of the SIP machines (leg, client or server transaction).
+///
+/// Every state change goes through one function per machine that records one of these, so the
+/// runtime can append it to the event log and replay can compare it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// Which kind of machine changed state (`sip.leg`, `sip.server_transaction`, ...).
+    pub machine: &'static str,
+    /// Identifier of the machine instance (leg id, transaction id).
+    pub id: String,
+    /// State before the change.
+    pub from: String,
+    /// State after the change.
+    pub to: String,
+    /// Why the change happened (the input that caused it).
+    pub reason: String,
+}
+
+/// The transport a message arrived on or must leave by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportKind {
+    /// UDP: the transaction layer retransmits (RFC 3261 §17.1.1.2).
+    Udp,
+    /// TCP: reliable; messages are framed by Content-Length (RFC 3261 §18.3).
+    Tcp,
+}
+
+impl TransportKind {
+    /// The transport token as written in a Via header.
+    pub fn via_token(self) -> &'static str {
+        match self {
+            TransportKind::Udp => "UDP",
+            TransportKind::Tcp => "TCP",
+        }
+    }
+}
+
+/// Identifier of one call leg (one INVITE dialog usage) handled by the endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LegId(pub u64);
+
+impl std::fmt::Display for LegId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "leg-{}", self.0)
+    }
+}
+
+/// Errors returned to the core by the [`Endpoint`] API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SipError {
+    /// The leg id names no live leg.
+    #[error("unknown SIP leg {0}")]
+    UnknownLeg(LegId),
+    /// The operation is not allowed in the leg's current state.
+    #[error("{operation} not allowed on {leg} in state {state}")]
+    InvalidState {
+        /// The leg.
+        leg: LegId,
+        /// The state it is in.
+        state: String,
+        /// The refused operation.
+        operation: &'static str,
+    },
+    /// The status code is out of range or unsuitable for the operation.
+    #[error("invalid status code {0} for this operation")]
+    InvalidStatus(u16),
+    /// A URI given by the caller does not parse.
+    #[error("invalid URI {uri:?}: {reason}")]
+    InvalidUri {
+        /// The URI as given.
+        uri: String,
+        /// What the parser said.
+        reason: String,
+    },
+    /// A header name or value given by the caller is unusable (e.g. contains CR/LF).
+    #[error("invalid header {name:?}: {reason}")]
+    InvalidHeader {
+        /// The header name.
+        name: String,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// Deterministic generator for tags, branches and Call-IDs (splitmix64), seeded at construction
+/// so replaying the same inputs gives the same identifiers.
+#[derive(Debug, Clone)]
+pub(crate) struct IdGenerator {
+    state: u64,
+}
+
+impl IdGenerator {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self { state: seed }
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A lowercase hex token of 16 characters.
+    pub(crate) fn token(&mut self) -> String {
+        format!("{:016x}", self.next_u64())
+    }
+}
+
+/// The address a `sip:`/`sips:` URI with an IP-literal host points to (port 5060 when none is given). tandem
+/// resolves no names in the core (lookups are inputs, ARCHITECTURE.md rule 6), so a host name gives `None`.
+pub fn socket_addr_of_uri(uri: &str) -> Option<std::net::SocketAddr> {
+    let rest = uri
+        .strip_prefix("sip:")
+        .or_else(|| uri.strip_prefix("sips:"))?;
+    let rest = rest.split(['?']).next().unwrap_or_default();
+    let hostport = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let hostport = hostport.split(';').next().unwrap_or_default();
+    if let Some(bracketed) = hostport.strip_prefix('[') {
+        let (host, after) = bracketed.split_once(']')?;
+        let ip: std::net::IpAddr = host.parse().ok()?;
+        let port = match after.strip_prefix(':') {
+            Some(port) => port.parse().ok()?,
+            None => 5060,
+        };
+        return Some(std::net::SocketAddr::new(ip, port));
+    }
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((host, port)) => (host, port.parse().ok()?),
+        None => (hostport, 5060),
+    };
+    Some(std::net::SocketAddr::new(host.parse().ok()?, port))
+}

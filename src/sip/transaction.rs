@@ -1,0 +1,314 @@
+//! RFC 3261 §17 transactions (as amended by RFC 6026), wrapping the external crate's state
+//! machines with absolute-millisecond timers and transition recording.
+//!
+//! The external machines speak relative `Duration`s and report their state only on request; this
+//! wrapper turns `SetTimer` into deadlines on tandem's injected clock and compares the state
+//! before and after every input so each change is reported once as a [`Transition`].
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use sipx::transaction::{ClientTransaction, Output, Reliability, ServerTransaction, Timer, Timers};
+use sipx::TransactionKey;
+use sipx_sip as sipx;
+
+/// RFC 3261 timer constants (T1, T2, T4).
+pub(crate) type TxTimers = Timers;
+
+use super::message::{Request, Response};
+use super::{Transition, TransportKind};
+
+/// Matching key of a transaction (RFC 3261 §17.1.3, §17.2.3), opaque outside this module.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct TxKey(TransactionKey);
+
+impl TxKey {
+    /// Key of the server transaction an incoming request belongs to (ACK folded to INVITE).
+    pub(crate) fn of_request(request: &Request) -> Option<Self> {
+        TransactionKey::from_request(&request.inner).map(Self)
+    }
+
+    /// Key of the INVITE a CANCEL refers to (RFC 3261 §9.2).
+    pub(crate) fn of_cancelled_invite(request: &Request) -> Option<Self> {
+        TransactionKey::for_cancelled_invite(&request.inner).map(Self)
+    }
+
+    /// Key of the client transaction a response belongs to.
+    pub(crate) fn of_response(response: &Response) -> Option<Self> {
+        TransactionKey::from_response(&response.inner).map(Self)
+    }
+
+    fn of_sent(request: &Request) -> Option<Self> {
+        TransactionKey::from_sent_request(&request.inner).map(Self)
+    }
+}
+
+/// What a transaction asks of the endpoint after an input.
+#[derive(Debug, Default)]
+pub(crate) struct TxOutput {
+    /// Messages to transmit, in order.
+    pub(crate) send: Vec<Vec<u8>>,
+    /// Events for the transaction user.
+    pub(crate) events: Vec<TxEvent>,
+    /// The transaction is over and can be dropped.
+    pub(crate) terminated: bool,
+}
+
+/// Transaction-user events (RFC 3261 §17 "TU").
+#[derive(Debug)]
+pub(crate) enum TxEvent {
+    /// A response for a client transaction.
+    Response(Response),
+    /// An ACK for a 2xx that matched an INVITE server transaction (RFC 6026 Accepted).
+    Ack,
+    /// Timer B/F/H fired.
+    Timeout,
+}
+
+enum Machine {
+    Server(ServerTransaction),
+    Client(ClientTransaction),
+}
+
+/// One transaction with its deadlines on the injected clock.
+pub(crate) struct Transaction {
+    pub(crate) id: String,
+    pub(crate) key: TxKey,
+    machine: Machine,
+    deadlines: Vec<(Timer, u64)>,
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("id", &self.id)
+            .field("state", &self.state())
+            .field("deadlines", &self.deadlines)
+            .finish()
+    }
+}
+
+pub(crate) fn timers(t1_ms: u64) -> Timers {
+    Timers {
+        t1: Duration::from_millis(t1_ms.max(1)),
+        ..Timers::default()
+    }
+}
+
+fn reliability(transport: TransportKind) -> Reliability {
+    match transport {
+        TransportKind::Udp => Reliability::Unreliable,
+        TransportKind::Tcp => Reliability::Reliable,
+    }
+}
+
+fn machine_name(machine: &Machine) -> &'static str {
+    match machine {
+        Machine::Server(_) => "sip.server_transaction",
+        Machine::Client(_) => "sip.client_transaction",
+    }
+}
+
+impl Transaction {
+    /// A server transaction for a new request; returns `None` when no key can be derived.
+    pub(crate) fn server(
+        id: String,
+        request: &Request,
+        transport: TransportKind,
+        timers: Timers,
+        now_ms: u64,
+        transitions: &mut VecDeque<Transition>,
+    ) -> Option<(Self, TxOutput)> {
+        let key = TxKey::of_request(request)?;
+        let (machine, outputs) =
+            ServerTransaction::new(request.inner.clone(), reliability(transport), timers);
+        let mut tx = Self {
+            id,
+            key,
+            machine: Machine::Server(machine),
+            deadlines: Vec::new(),
+        };
+        tx.record(transitions, "None".into(), "request received");
+        let out = tx.apply(outputs, now_ms);
+        Some((tx, out))
+    }
+
+    /// A client transaction sending `request`; returns `None` when no key can be derived.
+    pub(crate) fn client(
+        id: String,
+        request: &Request,
+        transport: TransportKind,
+        timers: Timers,
+        now_ms: u64,
+        transitions: &mut VecDeque<Transition>,
+    ) -> Option<(Self, TxOutput)> {
+        let key = TxKey::of_sent(request)?;
+        let (machine, outputs) =
+            ClientTransaction::new(request.inner.clone(), reliability(transport), timers);
+        let mut tx = Self {
+            id,
+            key,
+            machine: Machine::Client(machine),
+            deadlines: Vec::new(),
+        };
+        tx.record(transitions, "None".into(), "request sent");
+        let out = tx.apply(outputs, now_ms);
+        Some((tx, out))
+    }
+
+    /// The state name (for logs and transitions).
+    pub(crate) fn state(&self) -> String {
+        match &self.machine {
+            Machine::Server(m) => format!("{:?}", m.state()),
+            Machine::Client(m) => format!("{:?}", m.state()),
+        }
+    }
+
+    /// Whether this is a server transaction that has sent a final response.
+    pub(crate) fn server_final_sent(&self) -> bool {
+        match &self.machine {
+            Machine::Server(m) => !matches!(
+                m.state(),
+                sipx::transaction::ServerState::Trying | sipx::transaction::ServerState::Proceeding
+            ),
+            Machine::Client(_) => false,
+        }
+    }
+
+    /// Whether the transaction is over.
+    pub(crate) fn is_terminated(&self) -> bool {
+        match &self.machine {
+            Machine::Server(m) => m.state().is_terminated(),
+            Machine::Client(m) => m.state().is_terminated(),
+        }
+    }
+
+    fn record(&self, transitions: &mut VecDeque<Transition>, from: String, reason: &str) {
+        let to = self.state();
+        if from != to {
+            transitions.push_back(Transition {
+                machine: machine_name(&self.machine),
+                id: self.id.clone(),
+                from,
+                to,
+                reason: reason.to_string(),
+            });
+        }
+    }
+
+    /// A request matched this (server) transaction: a retransmission or an ACK.
+    pub(crate) fn on_request(
+        &mut self,
+        request: &Request,
+        now_ms: u64,
+        transitions: &mut VecDeque<Transition>,
+    ) -> TxOutput {
+        let before = self.state();
+        let outputs = match &mut self.machine {
+            Machine::Server(m) => m.on_request(&request.inner),
+            Machine::Client(_) => Vec::new(),
+        };
+        let reason = format!("{} received", request.method().as_str());
+        self.record(transitions, before, &reason);
+        self.apply(outputs, now_ms)
+    }
+
+    /// The TU sends a response through this (server) transaction.
+    pub(crate) fn send_response(
+        &mut self,
+        response: &Response,
+        now_ms: u64,
+        transitions: &mut VecDeque<Transition>,
+    ) -> TxOutput {
+        let before = self.state();
+        let outputs = match &mut self.machine {
+            Machine::Server(m) => m.on_tu_response(response.inner.clone()),
+            Machine::Client(_) => Vec::new(),
+        };
+        self.record(transitions, before, &format!("{} sent", response.status()));
+        self.apply(outputs, now_ms)
+    }
+
+    /// A response matched this (client) transaction.
+    pub(crate) fn on_response(
+        &mut self,
+        response: Response,
+        now_ms: u64,
+        transitions: &mut VecDeque<Transition>,
+    ) -> TxOutput {
+        let before = self.state();
+        let reason = format!("{} received", response.status());
+        let outputs = match &mut self.machine {
+            Machine::Client(m) => m.on_response(response.inner),
+            Machine::Server(_) => Vec::new(),
+        };
+        self.record(transitions, before, &reason);
+        self.apply(outputs, now_ms)
+    }
+
+    /// Earliest deadline of this transaction.
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
+        self.deadlines.iter().map(|(_, at)| *at).min()
+    }
+
+    /// Fire the earliest timer due at `now_ms`, if any.
+    pub(crate) fn fire_due(
+        &mut self,
+        now_ms: u64,
+        transitions: &mut VecDeque<Transition>,
+    ) -> Option<TxOutput> {
+        let (index, timer) = self
+            .deadlines
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, at))| *at <= now_ms)
+            .min_by_key(|(_, (_, at))| *at)
+            .map(|(i, (t, _))| (i, *t))?;
+        self.deadlines.remove(index);
+        let before = self.state();
+        let outputs = match &mut self.machine {
+            Machine::Server(m) => m.on_timer(timer),
+            Machine::Client(m) => m.on_timer(timer),
+        };
+        self.record(transitions, before, &format!("timer {timer:?} fired"));
+        Some(self.apply(outputs, now_ms))
+    }
+
+    fn apply(&mut self, outputs: Vec<Output>, now_ms: u64) -> TxOutput {
+        let mut out = TxOutput::default();
+        for output in outputs {
+            match output {
+                Output::Send(message) => out.send.push(message.to_bytes().to_vec()),
+                Output::SetTimer { timer, after } => {
+                    let after_ms = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
+                    self.deadlines.retain(|(t, _)| *t != timer);
+                    self.deadlines
+                        .push((timer, now_ms.saturating_add(after_ms)));
+                }
+                Output::ClearTimer(timer) => self.deadlines.retain(|(t, _)| *t != timer),
+                Output::ToTu(event) => match *event {
+                    sipx::TuEvent::Response(r) => {
+                        out.events.push(TxEvent::Response(Response { inner: *r }))
+                    }
+                    sipx::TuEvent::Ack(_) => out.events.push(TxEvent::Ack),
+                    sipx::TuEvent::Timeout | sipx::TuEvent::TransportError => {
+                        out.events.push(TxEvent::Timeout)
+                    }
+                    // The server machine hands the creating request up; the endpoint already
+                    // has it, so it is dropped here.
+                    _ => {}
+                },
+                Output::Terminated(_) => {
+                    out.terminated = true;
+                    self.deadlines.clear();
+                }
+                _ => {}
+            }
+        }
+        if self.is_terminated() {
+            out.terminated = true;
+            self.deadlines.clear();
+        }
+        out
+    }
+}

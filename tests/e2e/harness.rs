@@ -1,0 +1,401 @@
+//! The end-to-end rig: a real `tandem` process and a real `ss7sim` process talking M3UA over SCTP (userspace,
+//! UDP-encapsulated on this host; kernel SCTP in the sctp-lab target), with SIPp playing the SIP side. Every
+//! test gets its own ports, directory and event log, and every log is replayed when the test stops.
+
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Where the binaries under test are.
+pub fn tandem_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_tandem"))
+}
+
+/// `ss7sim` is built by the same workspace test run, next to `tandem`.
+pub fn ss7sim_bin() -> PathBuf {
+    tandem_bin().with_file_name("ss7sim")
+}
+
+/// The repository root (for scenarios and dialplans).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A UDP port that is free now (and the same TCP port, for SIP which listens on both).
+pub fn free_port(need_tcp: bool) -> u16 {
+    for _ in 0..100 {
+        let Ok(udp) = UdpSocket::bind("127.0.0.1:0") else {
+            continue;
+        };
+        let Ok(addr) = udp.local_addr() else { continue };
+        if need_tcp && TcpListener::bind(addr).is_err() {
+            continue;
+        }
+        return addr.port();
+    }
+    panic!("no free port on 127.0.0.1");
+}
+
+/// Which transport the rig uses (the sctp-lab target uses kernel SCTP).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// Userspace SCTP over UDP.
+    Udp,
+    /// Linux kernel SCTP.
+    Kernel,
+}
+
+impl Transport {
+    fn name(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Kernel => "kernel",
+        }
+    }
+}
+
+/// How to start the exchange simulator.
+pub enum Exchange {
+    /// `ss7sim serve` with the given scenario (None: the bundled default).
+    Serve { scenario: Option<PathBuf> },
+    /// `ss7sim call`, originating calls toward tandem.
+    Call {
+        to: String,
+        count: u32,
+        hold_ms: u64,
+    },
+}
+
+/// Options for a rig.
+pub struct RigOptions {
+    /// The exchange's role.
+    pub exchange: Exchange,
+    /// Transport for M3UA.
+    pub transport: Transport,
+    /// Dialplan source (None: the embedded default).
+    pub dialplan: Option<String>,
+    /// Extra TOML appended to the trunk section.
+    pub trunk_extra: String,
+}
+
+impl Default for RigOptions {
+    fn default() -> Self {
+        RigOptions {
+            exchange: Exchange::Serve { scenario: None },
+            transport: Transport::Udp,
+            dialplan: None,
+            trunk_extra: String::new(),
+        }
+    }
+}
+
+/// A running tandem + ss7sim pair.
+pub struct Rig {
+    pub dir: tempfile::TempDir,
+    pub sip: SocketAddr,
+    pub stats: PathBuf,
+    pub log: PathBuf,
+    pub udp_ports: (u16, u16),
+    tandem: Option<Child>,
+    exchange: Option<Child>,
+}
+
+impl Rig {
+    /// Starts both processes and waits until tandem's ASP is active at the exchange.
+    pub fn start(options: RigOptions) -> Rig {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sip_port = free_port(true);
+        let sctp_port = free_port(false);
+        let udp_tandem = free_port(false);
+        let udp_exchange = free_port(false);
+        let sip: SocketAddr = format!("127.0.0.1:{sip_port}").parse().unwrap();
+        let stats = dir.path().join("ss7sim-stats.json");
+        let log = dir.path().join("events.sqlite");
+        let dialplan_line = match &options.dialplan {
+            Some(source) => {
+                let path = dir.path().join("dialplan.rhai");
+                std::fs::write(&path, source).expect("write dialplan");
+                format!("path = {:?}\n", path.display().to_string())
+            }
+            None => String::new(),
+        };
+        let config = format!(
+            r#"
+[sip]
+listen = "{sip}"
+
+[event_log]
+path = {log:?}
+
+[dialplan]
+{dialplan_line}
+[[trunk]]
+name = "pstn"
+transport = "{transport}"
+remote = "127.0.0.1:{sctp_port}"
+udp_local_port = {udp_tandem}
+udp_remote_port = {udp_exchange}
+opc = 1
+dpc = 2
+cic_first = 1
+cic_last = 31
+{extra}
+"#,
+            log = log.display().to_string(),
+            transport = options.transport.name(),
+            extra = options.trunk_extra,
+        );
+        let config_path = dir.path().join("tandem.toml");
+        std::fs::write(&config_path, config).expect("write config");
+
+        let mut exchange = Command::new(ss7sim_bin());
+        match &options.exchange {
+            Exchange::Serve { scenario } => {
+                exchange.arg("serve");
+                if let Some(scenario) = scenario {
+                    exchange.arg("--scenario").arg(scenario);
+                }
+            }
+            Exchange::Call { to, count, hold_ms } => {
+                exchange
+                    .arg("call")
+                    .arg("--to")
+                    .arg(to)
+                    .arg("--count")
+                    .arg(count.to_string())
+                    .arg("--hold-ms")
+                    .arg(hold_ms.to_string());
+            }
+        }
+        exchange
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{sctp_port}"))
+            .arg("--transport")
+            .arg(options.transport.name())
+            .arg("--udp-port")
+            .arg(udp_exchange.to_string())
+            .arg("--stats")
+            .arg(&stats)
+            .stdout(Stdio::null())
+            .stderr(log_file(dir.path(), "ss7sim.log"));
+        let exchange = exchange.spawn().expect("start ss7sim");
+        // Let the exchange listen before tandem's first connect (tandem retries anyway).
+        std::thread::sleep(Duration::from_millis(200));
+        let tandem = Command::new(tandem_bin())
+            .arg("run")
+            .arg("--config")
+            .arg(&config_path)
+            .arg("--seed")
+            .arg("42")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log_file(dir.path(), "tandem.log"))
+            .spawn()
+            .expect("start tandem");
+        let rig = Rig {
+            dir,
+            sip,
+            stats,
+            log,
+            udp_ports: (udp_tandem, udp_exchange),
+            tandem: Some(tandem),
+            exchange: Some(exchange),
+        };
+        rig.wait_for(
+            Duration::from_secs(20),
+            "tandem's ASP active at ss7sim",
+            |stats| stats["asp_active"] == Value::Bool(true),
+        );
+        rig
+    }
+
+    /// The exchange's statistics file, parsed.
+    pub fn stats(&self) -> Value {
+        std::fs::read_to_string(&self.stats)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or(Value::Null)
+    }
+
+    /// Waits until `check` holds for the exchange's statistics; fails the test with the logs otherwise.
+    pub fn wait_for(&self, timeout: Duration, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let stats = self.stats();
+            if check(&stats) {
+                return stats;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for {what}; stats: {stats}\n{}",
+                    self.logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// How many `kind` messages ss7sim received (`received`) or sent (`sent`).
+    pub fn count(stats: &Value, direction: &str, kind: &str) -> u64 {
+        stats[direction][kind].as_u64().unwrap_or(0)
+    }
+
+    /// Runs a SIPp scenario from tests/sipp against tandem; returns its output.
+    pub fn sipp(&self, scenario: &str, service: &str, calls: u32, extra: &[&str]) -> Output {
+        let local_port = free_port(false);
+        let mut command = Command::new("sipp");
+        command
+            .arg("-sf")
+            .arg(repo().join("tests/sipp").join(scenario))
+            .arg("-s")
+            .arg(service)
+            .arg("-i")
+            .arg("127.0.0.1")
+            .arg("-p")
+            .arg(local_port.to_string())
+            .arg("-m")
+            .arg(calls.to_string())
+            .arg("-r")
+            .arg("10")
+            .arg("-l")
+            .arg("20")
+            .arg("-timeout")
+            .arg("60s")
+            .arg("-timeout_error")
+            .arg("-nostdin")
+            .arg("-trace_err")
+            .arg("-error_file")
+            .arg(self.dir.path().join(format!("sipp-{scenario}-errors.log")))
+            .args(extra)
+            .arg(self.sip.to_string())
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null());
+        command
+            .output()
+            .expect("run sipp (is sip-tester installed?)")
+    }
+
+    /// Asserts a SIPp run succeeded, showing everything useful when it did not.
+    pub fn assert_sipp_ok(&self, output: &Output, what: &str) {
+        if !output.status.success() {
+            panic!(
+                "SIPp {what} failed: {:?}\nstdout:\n{}\nstderr:\n{}\n{}",
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr),
+                self.logs()
+            );
+        }
+    }
+
+    /// Both processes' logs and SIPp's error files, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut text = String::new();
+        if let Ok(entries) = std::fs::read_dir(self.dir.path()) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                if name.ends_with(".log") {
+                    let content = std::fs::read_to_string(&path).unwrap_or_default();
+                    let tail: Vec<&str> = content.lines().rev().take(60).collect();
+                    text.push_str(&format!("---- {name} (last lines) ----\n"));
+                    for line in tail.into_iter().rev() {
+                        text.push_str(line);
+                        text.push('\n');
+                    }
+                }
+            }
+        }
+        text
+    }
+
+    /// Waits for the exchange process to exit (for `ss7sim call`), returning its success.
+    pub fn wait_exchange(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let Some(child) = self.exchange.as_mut() else {
+            return false;
+        };
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.exchange = None;
+                return status.success();
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops tandem (SIGTERM, so it flushes its log) and the exchange; returns the log path.
+    pub fn stop(&mut self) -> PathBuf {
+        if let Some(mut tandem) = self.tandem.take() {
+            terminate(&mut tandem);
+        }
+        if let Some(mut exchange) = self.exchange.take() {
+            terminate(&mut exchange);
+        }
+        self.log.clone()
+    }
+
+    /// Stops the rig and checks that its log replays with no divergence.
+    pub fn stop_and_replay(&mut self) -> String {
+        let log = self.stop();
+        let output = Command::new(tandem_bin())
+            .arg("replay")
+            .arg(&log)
+            .output()
+            .expect("run tandem replay");
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        assert!(
+            output.status.success() && stdout.contains(" 0 divergences"),
+            "replay of {} failed: {stdout}{}\n{}",
+            log.display(),
+            String::from_utf8_lossy(&output.stderr),
+            self.logs()
+        );
+        stdout
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn terminate(child: &mut Child) {
+    // SIGTERM first so the process can flush; then make sure it is gone.
+    unsafe_kill(child.id());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn unsafe_kill(pid: u32) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
+}
+
+fn log_file(dir: &Path, name: &str) -> Stdio {
+    match std::fs::File::create(dir.join(name)) {
+        Ok(file) => Stdio::from(file),
+        Err(_) => Stdio::null(),
+    }
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: real tandem and ss7sim processes over userspace SCTP on loopback, SIPp on the SIP side,
+//! tshark on the wire. One binary, one module per concern (each test binary costs a link on 2 cores).
+
+mod harness;
+
+mod isup_to_sip;
+mod malformed;
+mod replay;
+mod sip_to_isup;
+mod wire;
