@@ -322,11 +322,7 @@ impl Gateway {
 
     /// Records a log line for the operator, attributed to the current call.
     pub(crate) fn log(&mut self, level: LogLevel, message: String) {
-        match level {
-            LogLevel::Info => tracing::info!(call = ?self.current.map(call_id), "{message}"),
-            LogLevel::Warn => tracing::warn!(call = ?self.current.map(call_id), "{message}"),
-            LogLevel::Error => tracing::error!(call = ?self.current.map(call_id), "{message}"),
-        }
+        // The runtime turns these into tracing lines as it carries them out; replay stays quiet.
         self.push_event(EventKind::Output(Output::Log { level, message }));
     }
 

@@ -22,7 +22,7 @@ pub use setup::{build_setup, SetupError};
 
 use crate::config::Config;
 use crate::events::store::{EventWriter, StoreError, WriterOptions};
-use crate::events::{Event, EventKind, Input, Output, Setup, SipTransport};
+use crate::events::{Event, EventKind, Input, LogLevel, Output, Setup, SipTransport};
 use crate::gateway::{Driver, GatewayError};
 use crate::sigtran::m3ua::M3UA_PPID;
 use crate::sigtran::sctp::AssocSender;
@@ -199,6 +199,14 @@ impl LoopState {
     async fn dispatch(&mut self, events: Vec<Event>) {
         for event in events {
             if let EventKind::Output(output) = &event.kind {
+                if let Output::Log { level, message } = output {
+                    let call = event.call.as_deref().unwrap_or("-");
+                    match level {
+                        LogLevel::Info => tracing::info!(call, "{message}"),
+                        LogLevel::Warn => tracing::warn!(call, "{message}"),
+                        LogLevel::Error => tracing::error!(call, "{message}"),
+                    }
+                }
                 self.carry_out(output).await;
             }
             self.events += 1;

@@ -258,6 +258,9 @@ cic_last = 31
             .arg("127.0.0.1")
             .arg("-p")
             .arg(local_port.to_string())
+            // SIPp's RTP echo socket defaults to port 6000 for every instance; tests run in parallel.
+            .arg("-mp")
+            .arg(free_port(false).to_string())
             .arg("-m")
             .arg(calls.to_string())
             .arg("-r")

@@ -20,14 +20,17 @@ fn twenty_calls_from_the_exchange_to_a_sip_uas() {
         .arg("-timeout")
         .arg("60s")
         .arg("-timeout_error")
+        .arg("-mp")
+        .arg(free_port(false).to_string())
         .arg("-nostdin")
-        .arg("-bg")
+        .arg("-trace_err")
+        .current_dir(std::env::temp_dir())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("start sipp uas");
-    let _ = uas.wait();
+    std::thread::sleep(Duration::from_millis(300));
     let dialplan = format!(
         r#"
 fn route(view) {{
@@ -49,10 +52,7 @@ fn route(view) {{
     });
     let ok = rig.wait_exchange(Duration::from_secs(60));
     let stats = rig.stats();
-    let _ = Command::new("pkill")
-        .arg("-f")
-        .arg(format!("-p {uas_port}"))
-        .status();
+    let uas_done = wait_child(&mut uas, Duration::from_secs(10));
     assert!(
         ok,
         "ss7sim call did not complete all 20 calls cleanly; stats: {stats}\n{}",
@@ -65,5 +65,25 @@ fn route(view) {{
         "{stats}"
     );
     assert_eq!(Rig::count(&stats, "received", "RLC"), 20, "{stats}");
+    assert_eq!(
+        uas_done,
+        Some(true),
+        "SIPp UAS did not see 20 clean calls\n{}",
+        rig.logs()
+    );
     rig.stop_and_replay();
+}
+
+/// Waits for a child; `Some(success)` if it exited in time, `None` (after killing it) otherwise.
+fn wait_child(child: &mut std::process::Child, timeout: Duration) -> Option<bool> {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status.success());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }

@@ -10,6 +10,11 @@
 //!   `--sysctl net.sctp.encap_port=9900`, which diverts every kernel association to UDP, so
 //!   the plain kernel tests skip themselves in that guest: run it in a second guest.
 
+#[path = "../e2e/harness.rs"]
+mod harness;
+
+mod call;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

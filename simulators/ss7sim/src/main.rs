@@ -245,7 +245,7 @@ async fn run(args: &ServeArgs, call: Option<CallArgs>) -> Result<bool, String> {
             }
             if exchange.is_finished() {
                 let summary = exchange.summary().unwrap_or_default();
-                log(&summary);
+                log(summary);
                 println!("{summary}");
                 return Ok(summary.failed == 0 && summary.completed == summary.attempted);
             }

@@ -1,7 +1,8 @@
-//! End-to-end: `ss7sim serve` in a child process, and a tiny client ASP (tandem's M3UA `Asp`
-//! + ISUP `CallControl`) in this process, over userspace SCTP encapsulated in UDP on
-//! 127.0.0.1 (usrsctp is one instance per process, hence the child). Places one call that is
-//! answered and one to a 990NNN number that the exchange refuses with cause NNN.
+//! End-to-end: `ss7sim serve` in a child process, and a tiny client in this process made of
+//! tandem's M3UA `Asp` and ISUP `CallControl`, over userspace SCTP encapsulated in UDP on
+//! 127.0.0.1 (usrsctp is one instance per process, hence the child). Against `serve`: one call
+//! that is answered and one to a 990NNN number that the exchange refuses with cause NNN; then
+//! against `call`: three calls originated by ss7sim, answered by the client, exit status 0.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,8 +11,8 @@ use std::time::Duration;
 
 use tandem::isup::call::{CallControl, CallControlConfig, CallEvent};
 use tandem::isup::codec::{
-    CalledPartyNumber, CallingPartyNumber, CallingPartysCategory, Digits, ForwardCallIndicators,
-    Iam, TransmissionMediumRequirement,
+    BackwardCallIndicators, CalledPartyNumber, CallingPartyNumber, CallingPartysCategory, Digits,
+    ForwardCallIndicators, Iam, TransmissionMediumRequirement,
 };
 use tandem::sigtran::m3ua::{Asp, AspConfig, AspEvent, AspState, ProtocolData, M3UA_PPID};
 use tandem::sigtran::sctp::{self, AssocReceiver, AssocSender, SctpConfig, TransportKind};
@@ -38,6 +39,7 @@ struct Client {
     asp: Asp,
     calls: CallControl,
     events: Vec<CallEvent>,
+    answer_incoming: bool,
 }
 
 impl Client {
@@ -103,6 +105,15 @@ impl Client {
                 }
             }
             while let Some(event) = self.calls.poll_event() {
+                if let (true, CallEvent::IncomingSetup { cic, .. }) = (self.answer_incoming, &event)
+                {
+                    let indicators = BackwardCallIndicators {
+                        called_party_status: 1,
+                        ..BackwardCallIndicators::default()
+                    };
+                    self.calls.alert(*cic, indicators, Vec::new()).expect("ACM");
+                    self.calls.answer(*cic).expect("ANM");
+                }
                 self.events.push(event);
             }
             while self.calls.poll_transition().is_some() {}
@@ -157,7 +168,7 @@ async fn connect() -> (AssocSender, AssocReceiver) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_answers_and_refuses_calls_over_udp_sctp() {
+async fn serve_and_call_over_udp_sctp() {
     let stats_path: PathBuf =
         std::env::temp_dir().join(format!("ss7sim-test-{}.json", std::process::id()));
     let child = Command::new(env!("CARGO_BIN_EXE_ss7sim"))
@@ -169,7 +180,7 @@ async fn serve_answers_and_refuses_calls_over_udp_sctp() {
         .stdout(Stdio::null())
         .spawn()
         .expect("spawn ss7sim");
-    let _guard = ChildGuard(child);
+    let guard = ChildGuard(child);
 
     let (sender, receiver) = connect().await;
     let start = Instant::now();
@@ -180,6 +191,7 @@ async fn serve_answers_and_refuses_calls_over_udp_sctp() {
         asp: Asp::new(AspConfig::default()),
         calls: CallControl::new(CallControlConfig::new(1, 31)).expect("call control"),
         events: Vec::new(),
+        answer_incoming: false,
     };
     client.asp.handle_sctp_up(0);
     client
@@ -247,4 +259,78 @@ async fn serve_answers_and_refuses_calls_over_udp_sctp() {
         serde_json::json!(["IAM", "ACM", "ANM", "REL", "RLC"])
     );
     assert_eq!(calls[1]["release_cause"], 17);
+
+    drop(client);
+    drop(guard);
+    call_mode_places_calls_and_exits_zero().await;
+}
+
+/// Second phase (same process, so the same usrsctp instance): `ss7sim call` originates three
+/// calls, the client answers them, and the exchange releases each after the hold time.
+async fn call_mode_places_calls_and_exits_zero() {
+    let child = Command::new(env!("CARGO_BIN_EXE_ss7sim"))
+        .args([
+            "call",
+            "--to",
+            "4930123",
+            "--count",
+            "3",
+            "--hold-ms",
+            "200",
+        ])
+        .args(["--transport", "udp", "--listen", SERVER_SCTP])
+        .args(["--udp-port", &SERVER_UDP_PORT.to_string()])
+        .args(["--udp-remote-port", &CLIENT_UDP_PORT.to_string()])
+        .args(["--connect-timeout-ms", "20000"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn ss7sim call");
+    let mut guard = ChildGuard(child);
+    let (sender, receiver) = connect().await;
+    let mut client = Client {
+        start: Instant::now(),
+        sender,
+        receiver,
+        asp: Asp::new(AspConfig::default()),
+        calls: CallControl::new(CallControlConfig::new(1, 31)).expect("call control"),
+        events: Vec::new(),
+        answer_incoming: true,
+    };
+    client.asp.handle_sctp_up(0);
+    client
+        .run_until(Duration::from_secs(15), |c| {
+            let released = c
+                .events
+                .iter()
+                .filter(|e| matches!(e, CallEvent::Released { .. }));
+            released.count() == 3
+        })
+        .await;
+    let give_up = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = guard.0.try_wait().expect("child status") {
+            break status;
+        }
+        assert!(Instant::now() < give_up, "ss7sim call did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut summary = String::new();
+    if let Some(stdout) = guard.0.stdout.as_mut() {
+        use std::io::Read;
+        let _ = stdout.read_to_string(&mut summary);
+    }
+    assert!(status.success(), "exit {status}: {summary}");
+    assert_eq!(
+        summary.trim(),
+        "calls: 3 attempted, 3 answered, 3 completed, 0 failed"
+    );
+    let causes: Vec<u8> = client
+        .events
+        .iter()
+        .filter_map(|event| match event {
+            CallEvent::Released { cause, .. } => Some(cause.cause_value),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(causes, [16, 16, 16]);
 }
