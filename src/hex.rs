@@ -43,7 +43,7 @@ pub fn decode(text: &str) -> Result<Vec<u8>, HexError> {
             .ok_or(HexError::InvalidCharacter { found: c, position })?;
         digits.push(value as u8);
     }
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(HexError::OddLength(digits.len()));
     }
     Ok(digits

@@ -388,7 +388,7 @@ mod tests {
             seq,
             at_ms: seq * 10,
             call: call.map(str::to_string),
-            kind: if seq % 2 == 0 {
+            kind: if seq.is_multiple_of(2) {
                 EventKind::Input(Input::Timeout)
             } else {
                 EventKind::Output(Output::Timer { at_ms: Some(seq) })
