@@ -432,7 +432,7 @@ impl TrunkConfig {
         crate::interwork::numbers::NumberFormat {
             country_code: self.country_code.clone(),
             national_prefix: self.national_prefix.clone(),
-            prefer_national: self.number_format == NumberFormat::National,
+            plain_numbers_international: self.number_format == NumberFormat::International,
         }
     }
 

@@ -26,7 +26,7 @@ fn embedded_default_matches_rust_defaults() {
         ),
         ("49", "0")
     );
-    assert!(format.prefer_national);
+    assert!(!format.plain_numbers_international);
     assert_eq!(
         trunk.timers.isup_timers(),
         crate::isup::IsupTimers::default()

@@ -365,3 +365,6 @@ fn events_transport(transport: crate::sip::TransportKind) -> SipTransport {
         crate::sip::TransportKind::Tcp => SipTransport::Tcp,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -22,8 +22,9 @@ pub struct NumberFormat {
     pub country_code: String,
     /// Trunk prefix dialled before national numbers (e.g. `0`), stripped from national numbers.
     pub national_prefix: String,
-    /// Send numbers of the trunk's own country as national numbers rather than international.
-    pub prefer_national: bool,
+    /// Send numbers dialled without `+` as international numbers (country code prepended) rather than as
+    /// national numbers; numbers with `+` are always international.
+    pub plain_numbers_international: bool,
 }
 
 /// An ISUP address: nature of address and digits.
@@ -99,36 +100,36 @@ pub fn isup_address_from_sip(
             max: MAX_DIGITS,
         });
     }
-    let address = if international {
-        match digits.strip_prefix(format.country_code.as_str()) {
-            Some(national)
-                if format.prefer_national
-                    && !format.country_code.is_empty()
-                    && !national.is_empty() =>
-            {
-                IsupAddress {
-                    nature_of_address: nature_of_address::NATIONAL,
-                    digits: national.to_string(),
-                }
-            }
-            _ => IsupAddress {
-                nature_of_address: nature_of_address::INTERNATIONAL,
-                digits,
-            },
+    if international {
+        return Ok(IsupAddress {
+            nature_of_address: nature_of_address::INTERNATIONAL,
+            digits,
+        });
+    }
+    let national = match digits.strip_prefix(format.national_prefix.as_str()) {
+        Some(stripped) if !format.national_prefix.is_empty() && !stripped.is_empty() => {
+            stripped.to_string()
         }
-    } else {
-        let national = match digits.strip_prefix(format.national_prefix.as_str()) {
-            Some(stripped) if !format.national_prefix.is_empty() && !stripped.is_empty() => {
-                stripped.to_string()
-            }
-            _ => digits,
-        };
-        IsupAddress {
-            nature_of_address: nature_of_address::NATIONAL,
-            digits: national,
-        }
+        _ => digits,
     };
-    Ok(address)
+    if format.plain_numbers_international {
+        let international = format!("{}{national}", format.country_code);
+        if international.len() > MAX_DIGITS {
+            return Err(NumberError::TooLong {
+                number: user.to_string(),
+                length: international.len(),
+                max: MAX_DIGITS,
+            });
+        }
+        return Ok(IsupAddress {
+            nature_of_address: nature_of_address::INTERNATIONAL,
+            digits: international,
+        });
+    }
+    Ok(IsupAddress {
+        nature_of_address: nature_of_address::NATIONAL,
+        digits: national,
+    })
 }
 
 /// Converts an ISUP address to a SIP user part: international form (`+CCNSN`) where the nature of address allows,
@@ -153,11 +154,11 @@ pub fn is_international(address: &IsupAddress, format: &NumberFormat) -> bool {
 mod tests {
     use super::*;
 
-    fn germany(prefer_national: bool) -> NumberFormat {
+    fn germany(plain_numbers_international: bool) -> NumberFormat {
         NumberFormat {
             country_code: "49".into(),
             national_prefix: "0".into(),
-            prefer_national,
+            plain_numbers_international,
         }
     }
 
@@ -172,10 +173,10 @@ mod tests {
             }
         );
         assert_eq!(
-            isup_address_from_sip("+4930123456", &germany(true)).unwrap(),
+            isup_address_from_sip("030123456", &germany(true)).unwrap(),
             IsupAddress {
-                nature_of_address: 3,
-                digits: "30123456".into()
+                nature_of_address: 4,
+                digits: "4930123456".into()
             }
         );
         assert_eq!(
