@@ -39,8 +39,10 @@ impl Bench {
         let config = Config::default_embedded();
         let setup = build_setup(&config, 7).expect("setup");
         let (driver, log) = Driver::start(setup, 1_000).expect("driver");
-        let mut asp_config = AspConfig::default();
-        asp_config.role = Role::Sgp;
+        let asp_config = AspConfig {
+            role: Role::Sgp,
+            ..AspConfig::default()
+        };
         let exchange = Exchange {
             asp: Asp::new(asp_config),
             isup: CallControl::new(CallControlConfig::new(1, 31)).expect("call control"),
