@@ -20,6 +20,8 @@ const PEER: &str = "127.0.0.1:5099";
 struct Exchange {
     asp: Asp,
     isup: CallControl,
+    /// Whether the exchange sends ACM for an incoming IAM (false: it stays silent, so T7 runs out).
+    alerts: bool,
 }
 
 struct Bench {
@@ -46,6 +48,7 @@ impl Bench {
         let exchange = Exchange {
             asp: Asp::new(asp_config),
             isup: CallControl::new(CallControlConfig::new(1, 31)).expect("call control"),
+            alerts: true,
         };
         let mut bench = Bench {
             driver,
@@ -98,7 +101,8 @@ impl Bench {
             }
             while let Some(event) = self.exchange.isup.poll_event() {
                 progressed = true;
-                if let CallEvent::IncomingSetup { cic, .. } = event {
+                if let (CallEvent::IncomingSetup { cic, .. }, true) = (event, self.exchange.alerts)
+                {
                     // Called party status "subscriber free" (Q.763 §3.5 b): RFC 3398 maps it to 180.
                     let indicators = BackwardCallIndicators {
                         called_party_status: 1,
@@ -136,12 +140,26 @@ impl Bench {
     }
 
     fn sip(&mut self, text: &str) {
+        self.sip_bytes(text.as_bytes());
+    }
+
+    fn sip_bytes(&mut self, bytes: &[u8]) {
         let from: SocketAddr = PEER.parse().unwrap();
         self.feed(Input::SipReceived {
             transport: SipTransport::Udp,
             from,
-            data: Payload(text.as_bytes().to_vec()),
+            data: Payload(bytes.to_vec()),
         });
+    }
+
+    /// Moves the clock on and lets every deadline that passed fire.
+    fn advance(&mut self, ms: u64) {
+        let target = self.now + ms;
+        while let Some(deadline) = self.driver.poll_timeout().filter(|d| *d <= target) {
+            self.now = deadline.max(self.now);
+            self.feed(Input::Timeout);
+        }
+        self.now = target;
     }
 
     fn gateway_m3ua_out(&self) -> Vec<M3uaMessage> {
@@ -323,4 +341,93 @@ fn invite_iam_bytes() -> Vec<u8> {
         optional: Vec::new(),
     };
     IsupMessage::iam(crate::isup::Cic(5), iam).encode()
+}
+
+#[test]
+fn no_acm_before_t7_releases_the_circuit_and_answers_sip_from_the_table() {
+    let mut bench = Bench::new();
+    bench.exchange.alerts = false;
+    bench.sip(&invite("+4930123456", "b5"));
+    assert!(bench
+        .isup_in
+        .iter()
+        .any(|m| m.message_type == IsupType::IAM));
+    // Default T7 is 25 s; T7 expiry releases with the table's no_acm_timeout cause (31 → 480 in rfc3398).
+    bench.advance(26_000);
+    let rel = bench
+        .isup_in
+        .iter()
+        .find(|m| m.message_type == IsupType::REL)
+        .expect("REL after T7");
+    assert_eq!(
+        rel.cause_indicators()
+            .expect("cause")
+            .expect("valid")
+            .cause_value,
+        31
+    );
+    assert!(
+        bench.sip_out.iter().any(|m| m.starts_with("SIP/2.0 480")),
+        "{:?}",
+        bench.sip_out
+    );
+}
+
+#[test]
+fn encapsulated_iam_gives_numbers_and_category() {
+    use crate::isup::codec::{CallingPartyNumber, CallingPartysCategory, Digits};
+    let mut bench = Bench::new();
+    let mut iam = IsupMessage::decode(&invite_iam_bytes())
+        .expect("iam")
+        .to_iam()
+        .expect("iam");
+    iam.calling_partys_category = CallingPartysCategory(15); // payphone
+    iam.calling_party_number = Some(CallingPartyNumber {
+        nature_of_address: 3,
+        number_incomplete: false,
+        numbering_plan: 1,
+        address_presentation_restricted: 0,
+        screening: 3,
+        digits: Digits::from_signals([4, 0, 7, 7, 7]),
+    });
+    let isup = IsupMessage::iam(crate::isup::Cic(0), iam).encode();
+    let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 30000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n";
+    let mut body = format!("--b\r\nContent-Type: application/sdp\r\n\r\n{sdp}\r\n--b\r\nContent-Type: application/ISUP;version=itu-t92+\r\nContent-Disposition: signal;handling=required\r\n\r\n").into_bytes();
+    body.extend_from_slice(&isup);
+    body.extend_from_slice(b"\r\n--b--\r\n");
+    let head = format!(
+        "INVITE sip:+4999999@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {PEER};branch=z9hG4bKsipi;rport\r\nMax-Forwards: 70\r\nFrom: <sip:+4940555@127.0.0.1>;tag=sipi\r\nTo: <sip:+4999999@127.0.0.1>\r\nCall-ID: sipi@test\r\nCSeq: 1 INVITE\r\nContact: <sip:caller@{PEER}>\r\nContent-Type: multipart/mixed;boundary=b\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut message = head.into_bytes();
+    message.extend_from_slice(&body);
+    bench.sip_bytes(&message);
+    let sent = bench
+        .isup_in
+        .iter()
+        .find(|m| m.message_type == IsupType::IAM)
+        .expect("IAM sent");
+    let called = sent.called_party_number().expect("called").expect("valid");
+    assert_eq!(
+        called.digits.to_string(),
+        "30123",
+        "called number from the encapsulated IAM"
+    );
+    assert_eq!(called.nature_of_address, 3);
+    let calling = sent
+        .calling_party_number()
+        .expect("calling")
+        .expect("valid");
+    assert_eq!(
+        calling.digits.to_string(),
+        "40777",
+        "calling number from the encapsulated IAM"
+    );
+    assert_eq!(
+        sent.calling_partys_category()
+            .expect("cpc")
+            .expect("valid")
+            .0,
+        15
+    );
 }

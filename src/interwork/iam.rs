@@ -22,6 +22,10 @@ pub(crate) struct IamRequest<'a> {
     pub international: bool,
     /// An encapsulated ISUP body from the INVITE.
     pub encapsulated: Option<&'a [u8]>,
+    /// The called number is the encapsulated IAM's, unchanged by routing: send its parameter as it came.
+    pub keep_encapsulated_called: bool,
+    /// Likewise for the calling number.
+    pub keep_encapsulated_calling: bool,
 }
 
 /// Builds the IAM for a SIP-originated call.
@@ -50,9 +54,12 @@ pub(crate) fn build_iam(profile: &IamProfile, request: &IamRequest<'_>) -> Iam {
         digits: digits(&calling.digits),
     });
     if let Some(mut iam) = base {
-        // SIP-I: keep the originating exchange's indicators and optional parameters, but route on our numbers.
-        iam.called_party_number = called_party_number;
-        if calling_party_number.is_some() {
+        // SIP-I: keep the originating exchange's indicators and optional parameters; numbers the dialplan
+        // rewrote replace the encapsulated ones.
+        if !request.keep_encapsulated_called {
+            iam.called_party_number = called_party_number;
+        }
+        if !request.keep_encapsulated_calling && calling_party_number.is_some() {
             iam.calling_party_number = calling_party_number;
         }
         return iam;

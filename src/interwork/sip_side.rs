@@ -8,8 +8,18 @@ use super::tables::ReleaseReason;
 use crate::events::LogLevel;
 use crate::gateway::Gateway;
 use crate::isup::codec::EventInformation;
+use crate::isup::{IsupMessage, MessageType as IsupType};
 use crate::routing::{CallView, RouteDecision};
 use crate::sip::{LegId, Sdp, SipEvent};
+
+/// The numbers routing settled on, and whether they are still the ones of an encapsulated IAM (whose
+/// parameters then go out unchanged).
+struct ChosenNumbers {
+    called: String,
+    calling: String,
+    keep_encapsulated_called: bool,
+    keep_encapsulated_calling: bool,
+}
 
 /// The parts of an incoming INVITE the call logic reads.
 struct IncomingInvite {
@@ -118,7 +128,27 @@ impl Gateway {
         self.legs.insert(invite.leg, number);
         self.record_call_transition(number, "Idle", CallState::Routing.name(), "INVITE received");
 
-        let Some(called) = invite.called_user.clone() else {
+        // SIP-I/SIP-T (RFC 3204): an encapsulated IAM gives the numbers; the Request-URI is the fallback.
+        let encapsulated = invite
+            .isup_body
+            .as_deref()
+            .and_then(|bytes| IsupMessage::decode(bytes).ok())
+            .filter(|message| message.message_type == IsupType::IAM);
+        let format = self.trunks.first().map(|t| t.config.number_format());
+        let encapsulated_called = encapsulated
+            .as_ref()
+            .and_then(super::iam::called_address)
+            .zip(format.as_ref())
+            .map(|(address, format)| numbers::sip_user_from_isup(&address, format));
+        let encapsulated_calling = encapsulated
+            .as_ref()
+            .and_then(super::iam::calling_address)
+            .zip(format.as_ref())
+            .map(|((address, _), format)| numbers::sip_user_from_isup(&address, format));
+        let Some(called) = encapsulated_called
+            .clone()
+            .or_else(|| invite.called_user.clone())
+        else {
             self.log(
                 LogLevel::Error,
                 format!(
@@ -128,9 +158,9 @@ impl Gateway {
             );
             return self.reject_sip_call(number, ReleaseReason::NoRoute);
         };
-        let calling = invite
-            .pai_user
+        let calling = encapsulated_calling
             .clone()
+            .or_else(|| invite.pai_user.clone())
             .or_else(|| invite.from_user.clone())
             .unwrap_or_default();
         let view = CallView {
@@ -167,9 +197,14 @@ impl Gateway {
                 called: new_called,
                 calling: new_calling,
             }) => {
-                let called = new_called.unwrap_or(called);
-                let calling = new_calling.unwrap_or(calling);
-                self.send_iam(number, &trunk, &called, &calling, &invite);
+                let chosen = ChosenNumbers {
+                    keep_encapsulated_called: new_called.is_none() && encapsulated_called.is_some(),
+                    keep_encapsulated_calling: new_calling.is_none()
+                        && encapsulated_calling.is_some(),
+                    called: new_called.unwrap_or(called),
+                    calling: new_calling.unwrap_or(calling),
+                };
+                self.send_iam(number, &trunk, &chosen, &invite);
             }
         }
     }
@@ -178,10 +213,10 @@ impl Gateway {
         &mut self,
         number: u64,
         trunk_name: &str,
-        called: &str,
-        calling: &str,
+        chosen: &ChosenNumbers,
         invite: &IncomingInvite,
     ) {
+        let (called, calling) = (chosen.called.as_str(), chosen.calling.as_str());
         let Some(index) = self.trunks.iter().position(|t| t.name == trunk_name) else {
             self.log(
                 LogLevel::Error,
@@ -227,6 +262,8 @@ impl Gateway {
                 restricted,
                 international,
                 encapsulated: invite.isup_body.as_deref(),
+                keep_encapsulated_called: chosen.keep_encapsulated_called,
+                keep_encapsulated_calling: chosen.keep_encapsulated_calling,
             },
         );
         let now = self.now;

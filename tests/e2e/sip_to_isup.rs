@@ -80,3 +80,17 @@ fn busy_and_unallocated_map_to_486_and_404() {
     all_circuits_idle(&rig);
     rig.stop_and_replay();
 }
+
+#[test]
+fn calls_over_sip_tcp() {
+    let mut rig = Rig::start(RigOptions::default());
+    // One TCP connection for all calls (SIPp -t t1); tandem frames by Content-Length.
+    let output = rig.sipp("uac_basic.xml", "4930123456", 5, &["-t", "t1"]);
+    rig.assert_sipp_ok(&output, "uac_basic x5 over TCP");
+    let stats = rig.wait_for(Duration::from_secs(10), "5 RLC sent", |s| {
+        Rig::count(s, "sent", "RLC") >= 5
+    });
+    assert_eq!(Rig::count(&stats, "received", "IAM"), 5, "{stats}");
+    all_circuits_idle(&rig);
+    rig.stop_and_replay();
+}

@@ -92,6 +92,8 @@ fn iam_to_rlc_decode_in_tshark_with_expected_fields() {
         "IAM PPID/OPC/DPC/SI: {iam:?}"
     );
     assert_eq!(iam[6], "4930123456", "called digits: {iam:?}");
+    // tests/sipp/uac_basic.xml calls from sip:4930123456@…; without '+' it goes out as a national number.
+    assert_eq!(iam[7], "4930123456", "calling digits: {iam:?}");
     let cic = iam[4];
     for (message_type, opc, dpc) in [
         ("6", "2", "1"),
