@@ -109,7 +109,7 @@ impl Caller {
     pub fn handle_setup_sent(&mut self, cic: u16, now_ms: u64) {
         self.active.push(Active {
             cic,
-            deadline: now_ms + self.config.release_timeout_ms,
+            deadline: now_ms.saturating_add(self.config.release_timeout_ms),
             phase: Phase::AwaitingAnswer,
         });
     }
@@ -126,7 +126,7 @@ impl Caller {
         if let Some(call) = self.call_mut(cic) {
             if call.phase == Phase::AwaitingAnswer {
                 call.phase = Phase::Holding {
-                    release_at: now_ms + hold,
+                    release_at: now_ms.saturating_add(hold),
                 };
                 self.summary.answered += 1;
             }
@@ -172,7 +172,9 @@ impl Caller {
             return;
         };
         while self.next_index < self.config.count
-            && started_at + u64::from(self.next_index) * self.config.interval_ms <= now_ms
+            && started_at
+                .saturating_add(u64::from(self.next_index).saturating_mul(self.config.interval_ms))
+                <= now_ms
         {
             self.commands.push_back(CallerCommand::Setup {
                 index: self.next_index,
@@ -215,8 +217,10 @@ impl Caller {
     /// When [`Caller::handle_timeout`] must be called next.
     pub fn poll_timeout(&self) -> Option<u64> {
         let started_at = self.started_at?;
-        let next_setup = (self.next_index < self.config.count)
-            .then(|| started_at + u64::from(self.next_index) * self.config.interval_ms);
+        let next_setup = (self.next_index < self.config.count).then(|| {
+            started_at
+                .saturating_add(u64::from(self.next_index).saturating_mul(self.config.interval_ms))
+        });
         let per_call = self.active.iter().flat_map(|call| {
             let release = match call.phase {
                 Phase::Holding { release_at } => Some(release_at),

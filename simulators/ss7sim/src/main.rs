@@ -214,9 +214,9 @@ async fn run(args: &ServeArgs, call: Option<CallArgs>) -> Result<bool, String> {
         args.cic_last
     ));
     let start = Instant::now();
-    let connect_deadline = call
-        .as_ref()
-        .map(|call| start + std::time::Duration::from_millis(call.connect_timeout_ms));
+    let connect_deadline = call.as_ref().and_then(|call| {
+        start.checked_add(std::time::Duration::from_millis(call.connect_timeout_ms))
+    });
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -251,7 +251,7 @@ async fn run(args: &ServeArgs, call: Option<CallArgs>) -> Result<bool, String> {
             }
             let deadline = exchange
                 .poll_timeout()
-                .map(|at| start + std::time::Duration::from_millis(at));
+                .and_then(|at| start.checked_add(std::time::Duration::from_millis(at)));
             let deadline = match (deadline, connect_deadline) {
                 (Some(a), Some(b)) if !exchange.stats().asp_active => Some(a.min(b)),
                 (None, Some(b)) if !exchange.stats().asp_active => Some(b),

@@ -149,6 +149,12 @@ impl Scenario {
             file: file.to_owned(),
             message: error.to_string().trim().replace('\n', " "),
         })?;
+        if parsed.rule.is_empty() {
+            return Err(ScenarioError::Syntax {
+                file: file.to_owned(),
+                message: "no [[rule]] defined (key `rule`)".to_owned(),
+            });
+        }
         for (index, rule) in parsed.rule.iter().enumerate() {
             validate(rule).map_err(|(key, reason)| ScenarioError::Invalid {
                 file: file.to_owned(),
@@ -325,10 +331,14 @@ impl ScenarioEngine {
             return None;
         };
         if let Some(at) = rule.acm_after_ms {
-            self.schedule(cic, now_ms + at, Step::AddressComplete);
+            self.schedule(cic, now_ms.saturating_add(at), Step::AddressComplete);
         }
         if let (Some(event), Some(at)) = (rule.cpg_event, rule.cpg_after_ms) {
-            self.schedule(cic, now_ms + at, Step::Progress(event.event_indicator()));
+            self.schedule(
+                cic,
+                now_ms.saturating_add(at),
+                Step::Progress(event.event_indicator()),
+            );
         }
         match rule.kind {
             RuleKind::CauseFromNumber => {
@@ -336,18 +346,18 @@ impl ScenarioEngine {
                     .or(rule.release_cause)
                     .unwrap_or(NORMAL_UNSPECIFIED);
                 let at = rule.release_after_ms.or(rule.acm_after_ms).unwrap_or(0);
-                self.schedule(cic, now_ms + at, Step::Release(cause));
+                self.schedule(cic, now_ms.saturating_add(at), Step::Release(cause));
             }
             RuleKind::Script => {
                 if let Some(at) = rule.answer_after_ms {
-                    self.schedule(cic, now_ms + at, Step::Answer);
+                    self.schedule(cic, now_ms.saturating_add(at), Step::Answer);
                 }
                 if let Some(at) = rule.con_after_ms {
-                    self.schedule(cic, now_ms + at, Step::Connect);
+                    self.schedule(cic, now_ms.saturating_add(at), Step::Connect);
                 }
                 if let Some(at) = rule.release_after_ms {
                     let cause = rule.release_cause.unwrap_or(NORMAL_UNSPECIFIED);
-                    self.schedule(cic, now_ms + at, Step::Release(cause));
+                    self.schedule(cic, now_ms.saturating_add(at), Step::Release(cause));
                 }
                 if let Some(hold) = rule.hangup_after_ms {
                     self.hangups.push((cic, hold));
@@ -366,7 +376,11 @@ impl ScenarioEngine {
     pub fn handle_answered(&mut self, cic: u16, now_ms: u64) {
         if let Some(index) = self.hangups.iter().position(|(c, _)| *c == cic) {
             let (_, hold) = self.hangups.swap_remove(index);
-            self.schedule(cic, now_ms + hold, Step::Release(NORMAL_CALL_CLEARING));
+            self.schedule(
+                cic,
+                now_ms.saturating_add(hold),
+                Step::Release(NORMAL_CALL_CLEARING),
+            );
         }
     }
 
