@@ -18,9 +18,30 @@ use tandem::sigtran::m3ua::{Asp, AspConfig, AspEvent, AspState, ProtocolData, M3
 use tandem::sigtran::sctp::{self, AssocReceiver, AssocSender, SctpConfig, TransportKind};
 use tokio::time::Instant;
 
-const SERVER_SCTP: &str = "127.0.0.1:29050";
-const CLIENT_UDP_PORT: u16 = 9950;
-const SERVER_UDP_PORT: u16 = 9951;
+/// Ports for this test process, chosen free at first use so parallel runs of the suite do not collide.
+/// usrsctp is one stack per process, so both tests share the client port.
+struct Ports {
+    server_sctp: String,
+    client_udp: u16,
+    server_udp: u16,
+}
+
+fn ports() -> &'static Ports {
+    static PORTS: std::sync::OnceLock<Ports> = std::sync::OnceLock::new();
+    PORTS.get_or_init(|| {
+        let free = || {
+            std::net::UdpSocket::bind("127.0.0.1:0")
+                .and_then(|socket| socket.local_addr())
+                .map(|addr| addr.port())
+                .expect("a free UDP port")
+        };
+        Ports {
+            server_sctp: format!("127.0.0.1:{}", free()),
+            client_udp: free(),
+            server_udp: free(),
+        }
+    })
+}
 
 /// Kills the child exchange when the test ends, whatever the outcome.
 struct ChildGuard(Child);
@@ -149,11 +170,11 @@ fn iam(called: &str) -> Iam {
 async fn connect() -> (AssocSender, AssocReceiver) {
     let config = SctpConfig {
         kind: TransportKind::Udp,
-        udp_local_port: CLIENT_UDP_PORT,
-        udp_remote_port: SERVER_UDP_PORT,
+        udp_local_port: ports().client_udp,
+        udp_remote_port: ports().server_udp,
         ..SctpConfig::default()
     };
-    let remote: SocketAddr = SERVER_SCTP.parse().expect("address");
+    let remote: SocketAddr = ports().server_sctp.parse().expect("address");
     let give_up = Instant::now() + Duration::from_secs(15);
     loop {
         match sctp::connect(&config, None, remote).await {
@@ -172,9 +193,15 @@ async fn serve_and_call_over_udp_sctp() {
     let stats_path: PathBuf =
         std::env::temp_dir().join(format!("ss7sim-test-{}.json", std::process::id()));
     let child = Command::new(env!("CARGO_BIN_EXE_ss7sim"))
-        .args(["serve", "--transport", "udp", "--listen", SERVER_SCTP])
-        .args(["--udp-port", &SERVER_UDP_PORT.to_string()])
-        .args(["--udp-remote-port", &CLIENT_UDP_PORT.to_string()])
+        .args([
+            "serve",
+            "--transport",
+            "udp",
+            "--listen",
+            &ports().server_sctp,
+        ])
+        .args(["--udp-port", &ports().server_udp.to_string()])
+        .args(["--udp-remote-port", &ports().client_udp.to_string()])
         .arg("--stats")
         .arg(&stats_path)
         .stdout(Stdio::null())
@@ -278,9 +305,9 @@ async fn call_mode_places_calls_and_exits_zero() {
             "--hold-ms",
             "200",
         ])
-        .args(["--transport", "udp", "--listen", SERVER_SCTP])
-        .args(["--udp-port", &SERVER_UDP_PORT.to_string()])
-        .args(["--udp-remote-port", &CLIENT_UDP_PORT.to_string()])
+        .args(["--transport", "udp", "--listen", &ports().server_sctp])
+        .args(["--udp-port", &ports().server_udp.to_string()])
+        .args(["--udp-remote-port", &ports().client_udp.to_string()])
         .args(["--connect-timeout-ms", "20000"])
         .stdout(Stdio::piped())
         .spawn()
