@@ -383,26 +383,15 @@ impl Gateway {
                 );
                 self.release_circuit(number, ReleaseReason::NoRoute, "no route");
             }
-            Ok(RouteDecision::Sip {
-                uri,
-                called,
-                calling,
-            }) => {
-                let called = called.unwrap_or(called_user);
+            // The target URI carries the called party; a `called` rewrite only matters for trunk routes.
+            Ok(RouteDecision::Sip { uri, calling, .. }) => {
                 let calling = calling.unwrap_or(calling_user);
-                self.send_invite(number, &uri, &called, &calling, restricted);
+                self.send_invite(number, &uri, &calling, restricted);
             }
         }
     }
 
-    fn send_invite(
-        &mut self,
-        number: u64,
-        uri: &str,
-        called: &str,
-        calling: &str,
-        restricted: bool,
-    ) {
+    fn send_invite(&mut self, number: u64, uri: &str, calling: &str, restricted: bool) {
         let Some(destination) = crate::sip::socket_addr_of_uri(uri) else {
             self.log(
                 LogLevel::Error,
@@ -439,7 +428,6 @@ impl Gateway {
                 offer.to_string().into_bytes(),
             )),
         };
-        let _ = called;
         let now = self.now;
         match self.sip.invite(request, now) {
             Ok(leg) => {

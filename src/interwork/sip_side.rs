@@ -34,8 +34,9 @@ struct IncomingInvite {
     headers: Vec<(String, String)>,
 }
 
-impl IncomingInvite {
-    fn from_event(event: SipEvent) -> IncomingInvite {
+impl Gateway {
+    /// Dispatches one event of the SIP endpoint.
+    pub(crate) fn handle_sip_event(&mut self, event: SipEvent) {
         match event {
             SipEvent::IncomingInvite {
                 leg,
@@ -48,7 +49,7 @@ impl IncomingInvite {
                 isup_body,
                 headers,
                 ..
-            } => IncomingInvite {
+            } => self.incoming_invite(IncomingInvite {
                 leg,
                 request_uri,
                 called_user,
@@ -58,30 +59,7 @@ impl IncomingInvite {
                 sdp,
                 isup_body,
                 headers,
-            },
-            // Only called with the IncomingInvite variant; an empty invite routes nowhere and is rejected.
-            _ => IncomingInvite {
-                leg: LegId(0),
-                request_uri: String::new(),
-                called_user: None,
-                from_user: None,
-                pai_user: None,
-                privacy: None,
-                sdp: None,
-                isup_body: None,
-                headers: Vec::new(),
-            },
-        }
-    }
-}
-
-impl Gateway {
-    /// Dispatches one event of the SIP endpoint.
-    pub(crate) fn handle_sip_event(&mut self, event: SipEvent) {
-        match event {
-            invite @ SipEvent::IncomingInvite { .. } => {
-                self.incoming_invite(IncomingInvite::from_event(invite))
-            }
+            }),
             SipEvent::Cancelled { leg } => self.sip_cancelled(leg),
             SipEvent::Acked { leg } => {
                 if let Some(number) = self.call_of_leg(leg) {
