@@ -355,7 +355,7 @@ impl Gateway {
             .unwrap_or_default();
         let restricted = calling.as_ref().is_some_and(|(_, restricted)| *restricted);
         let view = CallView {
-            called: called_user.clone(),
+            called: called_user,
             calling: calling_user.clone(),
             called_noa: noa_name(&called).into(),
             source: "isup".into(),
