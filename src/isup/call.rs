@@ -284,6 +284,9 @@ pub struct CallControl {
     config: CallControlConfig,
     pool: CircuitPool,
     circuits: Vec<Circuit>,
+    /// Circuits with a running timer, by their earliest deadline: finding the next deadline must not mean
+    /// scanning every circuit of a large trunk group on each input.
+    armed: std::collections::BTreeSet<(u64, usize)>,
     transmit: VecDeque<IsupMessage>,
     events: VecDeque<CallEvent>,
     transitions: VecDeque<Transition>,

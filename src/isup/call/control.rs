@@ -13,6 +13,7 @@ impl CallControl {
         };
         Ok(CallControl {
             circuits: vec![idle; pool.len()],
+            armed: std::collections::BTreeSet::new(),
             config,
             pool,
             transmit: VecDeque::new(),
@@ -172,10 +173,7 @@ impl CallControl {
 
     /// The earliest timer deadline, when `handle_timeout` must be called.
     pub fn poll_timeout(&self) -> Option<u64> {
-        self.circuits
-            .iter()
-            .filter_map(|circuit| circuit.timers.next_deadline())
-            .min()
+        self.armed.first().map(|(deadline, _)| *deadline)
     }
 
     // ---- plumbing -------------------------------------------------------------------
@@ -238,29 +236,37 @@ impl CallControl {
         self.circuits.get(self.index(cic)?)
     }
 
-    pub(super) fn timers_mut(&mut self, cic: Cic) -> Option<&mut TimerTable> {
-        let index = self.index(cic)?;
-        self.circuits
-            .get_mut(index)
-            .map(|circuit| &mut circuit.timers)
+    /// Changes the timers of the circuit at `index` and keeps the deadline index in step: the only place
+    /// timers change.
+    pub(super) fn update_timers(&mut self, index: usize, change: impl FnOnce(&mut TimerTable)) {
+        let Some(circuit) = self.circuits.get_mut(index) else {
+            return;
+        };
+        if let Some(deadline) = circuit.timers.next_deadline() {
+            self.armed.remove(&(deadline, index));
+        }
+        change(&mut circuit.timers);
+        if let Some(deadline) = circuit.timers.next_deadline() {
+            self.armed.insert((deadline, index));
+        }
     }
 
     pub(super) fn start_timer(&mut self, cic: Cic, timer: Timer, now_ms: u64) {
         let deadline = now_ms.saturating_add(self.config.timers.duration(timer));
-        if let Some(timers) = self.timers_mut(cic) {
-            timers.set(timer, deadline);
+        if let Some(index) = self.index(cic) {
+            self.update_timers(index, |timers| timers.set(timer, deadline));
         }
     }
 
     pub(super) fn stop_timer(&mut self, cic: Cic, timer: Timer) {
-        if let Some(timers) = self.timers_mut(cic) {
-            timers.stop(timer);
+        if let Some(index) = self.index(cic) {
+            self.update_timers(index, |timers| timers.stop(timer));
         }
     }
 
     pub(super) fn stop_all_timers(&mut self, cic: Cic) {
-        if let Some(timers) = self.timers_mut(cic) {
-            timers.stop_all();
+        if let Some(index) = self.index(cic) {
+            self.update_timers(index, TimerTable::stop_all);
         }
     }
 

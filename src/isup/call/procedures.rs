@@ -122,10 +122,20 @@ impl CallControl {
     /// Fires every timer due at `now_ms`.
     pub fn handle_timeout(&mut self, now_ms: u64) {
         let mut expired = Vec::new();
-        for (index, circuit) in self.circuits.iter_mut().enumerate() {
-            while let Some(timer) = circuit.timers.take_expired(now_ms) {
-                expired.push((index, timer));
-            }
+        let due: Vec<usize> = self
+            .armed
+            .iter()
+            .take_while(|(deadline, _)| *deadline <= now_ms)
+            .map(|(_, index)| *index)
+            .collect();
+        for index in due {
+            let mut fired = Vec::new();
+            self.update_timers(index, |timers| {
+                while let Some(timer) = timers.take_expired(now_ms) {
+                    fired.push(timer);
+                }
+            });
+            expired.extend(fired.into_iter().map(|timer| (index, timer)));
         }
         let first = self.config.cic_first;
         for (index, timer) in expired {
