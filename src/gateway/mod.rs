@@ -154,7 +154,7 @@ impl Gateway {
             }
         }
         self.pump();
-        let deadline = self.poll_timeout();
+        let deadline = self.next_deadline();
         if deadline != self.last_deadline {
             self.last_deadline = deadline;
             self.pending
@@ -167,8 +167,13 @@ impl Gateway {
         self.pending.pop_front()
     }
 
-    /// When the gateway next needs [`Input::Timeout`].
+    /// When the gateway next needs [`Input::Timeout`] (as of the last input handled).
     pub fn poll_timeout(&self) -> Option<u64> {
+        self.last_deadline
+    }
+
+    /// Asks every machine; done once per input, since a machine may scan its timers to answer.
+    fn next_deadline(&self) -> Option<u64> {
         let trunks = self.trunks.iter().filter_map(Trunk::poll_timeout);
         self.sip.poll_timeout().into_iter().chain(trunks).min()
     }
