@@ -30,12 +30,15 @@ pub fn render(events: &[Event], options: TraceOptions) -> String {
     for event in events {
         let seconds = (event.at_ms.saturating_sub(start)) as f64 / 1000.0;
         let call = event.call.as_deref().unwrap_or("-");
+        let mut peer = String::new();
         let line = match &event.kind {
             EventKind::Input(Input::SipReceived { from, data, .. }) => {
-                Some(left(&format!("{} ({from})", sip_summary(&data.0)), true))
+                peer = format!(" {from}");
+                Some(left(&sip_summary(&data.0), true))
             }
             EventKind::Output(Output::SipSend { to, data, .. }) => {
-                Some(left(&format!("{} ({to})", sip_summary(&data.0)), false))
+                peer = format!(" {to}");
+                Some(left(&sip_summary(&data.0), false))
             }
             EventKind::Input(Input::M3uaReceived { data, .. }) => {
                 m3ua_summary(&data.0).map(|s| right(&s, false))
@@ -49,17 +52,29 @@ pub fn render(events: &[Event], options: TraceOptions) -> String {
             EventKind::Input(Input::SctpDown { trunk, reason }) => {
                 Some(right(&format!("SCTP down ({trunk}): {reason}"), false))
             }
-            EventKind::Output(Output::Log { level, message }) => {
-                Some(format!("{:>SIP_WIDTH$} ! {level:?}: {message}", ""))
-            }
+            EventKind::Output(Output::Log { level, message }) => Some(format!(
+                "{:w0$} ! {level:?}: {message}",
+                "",
+                w0 = SIP_WIDTH + 1
+            )),
             EventKind::Transition(t) if options.transitions => Some(format!(
-                "{:>SIP_WIDTH$} * {} {}: {} -> {} ({})",
-                "", t.machine, t.id, t.from, t.to, t.reason
+                "{:w0$} * {} {}: {} -> {} ({})",
+                "",
+                t.machine,
+                t.id,
+                t.from,
+                t.to,
+                t.reason,
+                w0 = SIP_WIDTH + 1
             )),
             _ => None,
         };
         if let Some(line) = line {
-            let _ = writeln!(out, "{seconds:>9.3}  {line}   [{call} #{}]", event.seq);
+            let _ = writeln!(
+                out,
+                "{seconds:>9.3}  {line}   [{call} #{}{peer}]",
+                event.seq
+            );
         }
     }
     out
@@ -70,16 +85,26 @@ fn left(label: &str, inbound: bool) -> String {
     if inbound {
         format!("{label:-<w$}--> |", w = SIP_WIDTH - 2)
     } else {
-        format!("<--{label:-<w$} |", w = SIP_WIDTH - 5)
+        format!("<--{label:-<w$} |", w = SIP_WIDTH - 2)
     }
 }
 
 fn right(label: &str, outbound: bool) -> String {
     let label = clip(label, SS7_WIDTH - 4);
     if outbound {
-        format!("{:SIP_WIDTH$} |--{label:-<w$}-->", "", w = SS7_WIDTH - 4)
+        format!(
+            "{:w0$} |--{label:-<w$}-->",
+            "",
+            w0 = SIP_WIDTH + 1,
+            w = SS7_WIDTH - 4
+        )
     } else {
-        format!("{:SIP_WIDTH$} |<--{label:-<w$}", "", w = SS7_WIDTH - 3)
+        format!(
+            "{:w0$} |<--{label:-<w$}",
+            "",
+            w0 = SIP_WIDTH + 1,
+            w = SS7_WIDTH - 3
+        )
     }
 }
 
