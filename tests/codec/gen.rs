@@ -204,10 +204,3 @@ pub fn message_of(rng: &mut Rng, message_type: MessageType) -> IsupMessage {
     };
     IsupMessage::with_parameters(cic, message_type, fixed_part, variable, optional)
 }
-
-/// A random valid message of a random laid-out type.
-pub fn message(rng: &mut Rng) -> IsupMessage {
-    let types = laid_out_types();
-    let message_type = types[rng.range(0, types.len() as u32 - 1) as usize];
-    message_of(rng, message_type)
-}
