@@ -78,6 +78,9 @@ enum Command {
         /// The bytes are an ISUP message (CIC first).
         #[arg(long)]
         isup: bool,
+        /// ISUP variant of the trunk the message came from.
+        #[arg(long, value_enum, default_value = "itu")]
+        variant: DecodeVariant,
         /// Print JSON instead of the indented breakdown.
         #[arg(long)]
         json: bool,
@@ -85,6 +88,24 @@ enum Command {
         #[arg(required = true)]
         hex: Vec<String>,
     },
+}
+
+/// `--variant` of `tandem decode`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum DecodeVariant {
+    /// ITU-T Q.763.
+    Itu,
+    /// ETSI EN 300 356.
+    Etsi,
+}
+
+impl From<DecodeVariant> for tandem::isup::Variant {
+    fn from(variant: DecodeVariant) -> Self {
+        match variant {
+            DecodeVariant::Itu => tandem::isup::Variant::Itu,
+            DecodeVariant::Etsi => tandem::isup::Variant::Etsi,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -112,9 +133,10 @@ fn main() -> ExitCode {
         Command::Decode {
             m3ua,
             isup,
+            variant,
             json,
             hex,
-        } => tandem::decode::run(m3ua, isup, json, &hex),
+        } => tandem::decode::run(m3ua, isup, variant.into(), json, &hex),
     };
     match result {
         Ok(code) => code,

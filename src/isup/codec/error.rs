@@ -54,6 +54,12 @@ pub enum IsupError {
         /// Its index in the string.
         position: usize,
     },
+    /// A digit string longer than a [`super::Digits`] holds.
+    #[error("more than {max} address signals")]
+    TooManyDigits {
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl IsupError {
@@ -65,9 +71,9 @@ impl IsupError {
             IsupError::TooShort { .. }
             | IsupError::Truncated { .. }
             | IsupError::BadPointer { .. } => causes::PROTOCOL_ERROR_UNSPECIFIED,
-            IsupError::InvalidParameter { .. } | IsupError::InvalidDigit { .. } => {
-                causes::INVALID_PARAMETER_CONTENTS
-            }
+            IsupError::InvalidParameter { .. }
+            | IsupError::InvalidDigit { .. }
+            | IsupError::TooManyDigits { .. } => causes::INVALID_PARAMETER_CONTENTS,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Per-message-type parameter layout from the Q.763 message tables (Tables 32–…):
+//! Per-message-type parameter layout from the message tables of Q.763 §4:
 //! mandatory fixed parameters and their lengths, mandatory variable parameters in pointer
 //! order, and whether an optional part (with its pointer) follows.
 
@@ -21,10 +21,17 @@ impl Layout {
         self.fixed.iter().map(|(_, length)| length).sum()
     }
 
-    /// The layout of `message_type`, or `None` when the codec keeps that type as raw octets
-    /// (unknown, reserved or not yet described here).
+    /// The layout of `message_type`, or `None` when the codec keeps that type as raw octets:
+    /// unknown codes, the reserved 1984/1988 types (CMR, CMC, CMRJ, FAD, FAI, CSVQ, CSVR, DRS),
+    /// PAM (its contents are another message, passed along untouched) and CRG (national format).
     pub fn of(message_type: MessageType, variant: Variant) -> Option<Layout> {
-        let Variant::Itu = variant;
+        // ETSI EN 300 356 keeps every Q.763 layout; ANSI would get its own table here.
+        match variant {
+            Variant::Itu | Variant::Etsi => Self::itu(message_type),
+        }
+    }
+
+    fn itu(message_type: MessageType) -> Option<Layout> {
         use MessageType as M;
         const fn l(fixed: &'static [(P, usize)], variable: &'static [P], optional: bool) -> Layout {
             Layout {
@@ -54,10 +61,23 @@ impl Layout {
             M::SUS | M::RES => l(&[(P::SUSPEND_RESUME_INDICATORS, 1)], &[], true),
             M::CPG => l(&[(P::EVENT_INFORMATION, 1)], &[], true),
             M::REL | M::CFN => l(&[], &[P::CAUSE_INDICATORS], true),
-            M::FOT | M::ANM | M::RLC | M::FAC | M::APM | M::SGM | M::IDR | M::IRS | M::NRM => {
-                OPTIONAL_ONLY
-            }
-            M::CCR | M::RSC | M::BLO | M::UBL | M::BLA | M::UBA | M::UCIC | M::LPA => NONE,
+            M::FOT
+            | M::ANM
+            | M::RLC
+            | M::FAC
+            | M::APM
+            | M::SGM
+            | M::IDR
+            | M::IRS
+            | M::NRM
+            | M::UPT
+            | M::UPA
+            | M::LOP
+            | M::PRI
+            | M::SDN => OPTIONAL_ONLY,
+            M::CCR | M::RSC | M::BLO | M::UBL | M::BLA | M::UBA | M::UCIC | M::LPA | M::OLM => NONE,
+            M::FAR | M::FAA => l(&[(P::FACILITY_INDICATOR, 1)], &[], true),
+            M::FRJ => l(&[(P::FACILITY_INDICATOR, 1)], &[P::CAUSE_INDICATORS], true),
             M::GRS | M::GRA | M::CQM => l(&[], &[P::RANGE_AND_STATUS], false),
             M::CGB | M::CGU | M::CGBA | M::CGUA => l(
                 &[(P::CIRCUIT_GROUP_SUPERVISION_MESSAGE_TYPE, 1)],

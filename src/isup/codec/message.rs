@@ -12,7 +12,7 @@ use super::parameters::{
     CauseIndicators, EventInformation, ForwardCallIndicators, NatureOfConnectionIndicators,
     Parameter, ParameterCode, RangeAndStatus, SubsequentNumber, TransmissionMediumRequirement,
 };
-use super::{Cic, IsupError, Layout, MessageType, Variant};
+use super::{Cic, IsupError, IsupView, Layout, MessageType, Variant};
 
 /// One optional parameter as received: name code and contents (without the length octet).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,139 +78,16 @@ pub struct Iam {
     pub optional: Vec<OptionalParameter>,
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    message_type: MessageType,
-}
-
-impl<'a> Reader<'a> {
-    fn octet(&self, offset: usize, what: &'static str) -> Result<u8, IsupError> {
-        self.bytes
-            .get(offset)
-            .copied()
-            .ok_or(self.truncated(offset, what))
-    }
-
-    fn slice(
-        &self,
-        start: usize,
-        length: usize,
-        what: &'static str,
-    ) -> Result<&'a [u8], IsupError> {
-        self.bytes
-            .get(start..start.saturating_add(length))
-            .ok_or(self.truncated(self.bytes.len(), what))
-    }
-
-    fn truncated(&self, offset: usize, what: &'static str) -> IsupError {
-        IsupError::Truncated {
-            message_type: self.message_type,
-            offset,
-            what,
-        }
-    }
-}
-
 impl IsupMessage {
     /// Decodes one ISUP message (ITU variant) starting at the CIC.
     pub fn decode(bytes: &[u8]) -> Result<IsupMessage, IsupError> {
         Self::decode_variant(bytes, Variant::Itu)
     }
 
-    /// Decodes one ISUP message of the given variant starting at the CIC.
+    /// Decodes one ISUP message of the given variant starting at the CIC; see
+    /// [`IsupView::decode`] for the allocation-free form.
     pub fn decode_variant(bytes: &[u8], variant: Variant) -> Result<IsupMessage, IsupError> {
-        let [low, high, type_code, rest @ ..] = bytes else {
-            return Err(IsupError::TooShort {
-                length: bytes.len(),
-            });
-        };
-        let cic = Cic(u16::from_le_bytes([*low, *high]));
-        let message_type = MessageType::from_code(*type_code);
-        let Some(layout) = Layout::of(message_type, variant) else {
-            return Ok(IsupMessage {
-                cic,
-                message_type,
-                body: MessageBody::Raw(rest.to_vec()),
-            });
-        };
-        let reader = Reader {
-            bytes,
-            message_type,
-        };
-        let mut position = 3;
-        let fixed = reader
-            .slice(position, layout.fixed_length(), "mandatory fixed part")?
-            .to_vec();
-        position += fixed.len();
-        let pointer_count = layout.variable.len() + usize::from(layout.optional);
-        let mut next = position + pointer_count;
-        reader.slice(position, pointer_count, "pointers")?;
-
-        let mut variable = Vec::with_capacity(layout.variable.len());
-        for index in 0..layout.variable.len() {
-            let pointer_offset = position + index;
-            let pointer = reader.octet(pointer_offset, "pointer")?;
-            if pointer == 0 || pointer_offset + usize::from(pointer) != next {
-                return Err(IsupError::BadPointer {
-                    message_type,
-                    offset: pointer_offset,
-                    pointer,
-                    what: "mandatory variable parameter",
-                });
-            }
-            let length = usize::from(reader.octet(next, "variable parameter length")?);
-            variable.push(
-                reader
-                    .slice(next + 1, length, "variable parameter")?
-                    .to_vec(),
-            );
-            next += 1 + length;
-        }
-
-        let mut optional = None;
-        if layout.optional {
-            let pointer_offset = position + layout.variable.len();
-            let pointer = reader.octet(pointer_offset, "optional part pointer")?;
-            if pointer != 0 {
-                if pointer_offset + usize::from(pointer) != next {
-                    return Err(IsupError::BadPointer {
-                        message_type,
-                        offset: pointer_offset,
-                        pointer,
-                        what: "optional part",
-                    });
-                }
-                let mut list = Vec::new();
-                loop {
-                    let code = reader.octet(next, "optional parameter code")?;
-                    next += 1;
-                    if code == 0 {
-                        break;
-                    }
-                    let length = usize::from(reader.octet(next, "optional parameter length")?);
-                    let value = reader
-                        .slice(next + 1, length, "optional parameter")?
-                        .to_vec();
-                    next += 1 + length;
-                    list.push(OptionalParameter {
-                        code: ParameterCode(code),
-                        value,
-                    });
-                }
-                optional = Some(list);
-            }
-        }
-        let trailing = bytes.get(next..).unwrap_or_default().to_vec();
-        Ok(IsupMessage {
-            cic,
-            message_type,
-            body: MessageBody::Parameters(Parameters {
-                fixed,
-                variable,
-                optional,
-                trailing,
-            }),
-        })
+        IsupView::decode(bytes, variant).map(|view| view.to_message())
     }
 
     /// Encodes the message (from the CIC on). Contents longer than a length octet allows are
@@ -224,6 +101,11 @@ impl IsupMessage {
 
     /// Appends the encoded message to `out`; see [`IsupMessage::encode`].
     pub fn encode_into(&self, out: &mut Vec<u8>) {
+        self.encode_variant_into(Variant::Itu, out);
+    }
+
+    /// Appends the message encoded per `variant`'s layouts to `out`.
+    pub fn encode_variant_into(&self, variant: Variant, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.cic.0.to_le_bytes());
         out.push(self.message_type.code());
         let parameters = match &self.body {
@@ -233,7 +115,7 @@ impl IsupMessage {
             }
             MessageBody::Parameters(parameters) => parameters,
         };
-        let has_optional_pointer = Layout::of(self.message_type, Variant::Itu)
+        let has_optional_pointer = Layout::of(self.message_type, variant)
             .map(|layout| layout.optional)
             .unwrap_or(false);
         out.extend_from_slice(&parameters.fixed);
