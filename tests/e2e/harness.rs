@@ -71,6 +71,33 @@ pub enum Exchange {
     },
 }
 
+/// How tandem and ss7sim find each other through an STP (both connect to it as M3UA ASPs).
+#[derive(Clone, Debug)]
+pub struct Stp {
+    /// The STP's M3UA address.
+    pub address: SocketAddr,
+    /// tandem's point code (its routing key).
+    pub tandem_pc: u32,
+    /// ss7sim's point code (its routing key).
+    pub exchange_pc: u32,
+    /// Dynamic routing keys, or static routing contexts and local ports the STP knows.
+    pub routing: StpRouting,
+}
+
+/// How each side gets its Application Server at the STP.
+#[derive(Clone, Debug)]
+pub enum StpRouting {
+    /// RKM REG-REQ for the own point code.
+    Dynamic,
+    /// Configured ASes: routing contexts, and the local SCTP ports the STP expects.
+    Static {
+        tandem_rc: u32,
+        tandem_port: u16,
+        exchange_rc: u32,
+        exchange_port: u16,
+    },
+}
+
 /// Options for a rig.
 pub struct RigOptions {
     /// The exchange's role.
@@ -81,6 +108,8 @@ pub struct RigOptions {
     pub dialplan: Option<String>,
     /// Extra TOML appended to the trunk section.
     pub trunk_extra: String,
+    /// Through an STP instead of tandem connecting to ss7sim directly.
+    pub stp: Option<Stp>,
 }
 
 impl Default for RigOptions {
@@ -90,6 +119,7 @@ impl Default for RigOptions {
             transport: Transport::Udp,
             dialplan: None,
             trunk_extra: String::new(),
+            stp: None,
         }
     }
 }
@@ -124,6 +154,27 @@ impl Rig {
             }
             None => String::new(),
         };
+        let (remote, opc, dpc, m3ua_lines) = match &options.stp {
+            None => (format!("127.0.0.1:{sctp_port}"), 1, 2, String::new()),
+            Some(stp) => {
+                let lines = match stp.routing {
+                    StpRouting::Dynamic => "register_routing_key = true\n".to_owned(),
+                    StpRouting::Static {
+                        tandem_rc,
+                        tandem_port,
+                        ..
+                    } => format!(
+                        "routing_context = {tandem_rc}\nlocal = \"127.0.0.1:{tandem_port}\"\n"
+                    ),
+                };
+                (
+                    stp.address.to_string(),
+                    stp.tandem_pc,
+                    stp.exchange_pc,
+                    lines,
+                )
+            }
+        };
         let config = format!(
             r#"
 [sip]
@@ -137,14 +188,14 @@ path = {log:?}
 [[trunk]]
 name = "pstn"
 transport = "{transport}"
-remote = "127.0.0.1:{sctp_port}"
+remote = "{remote}"
 udp_local_port = {udp_tandem}
 udp_remote_port = {udp_exchange}
-opc = 1
-dpc = 2
+opc = {opc}
+dpc = {dpc}
 cic_first = 1
 cic_last = 31
-{extra}
+{m3ua_lines}{extra}
 "#,
             log = log.display().to_string(),
             transport = options.transport.name(),
@@ -180,7 +231,33 @@ cic_last = 31
             .arg("--udp-port")
             .arg(udp_exchange.to_string())
             .arg("--stats")
-            .arg(&stats)
+            .arg(&stats);
+        if let Some(stp) = &options.stp {
+            exchange
+                .arg("--connect")
+                .arg(stp.address.to_string())
+                .arg("--opc")
+                .arg(stp.exchange_pc.to_string())
+                .arg("--dpc")
+                .arg(stp.tandem_pc.to_string());
+            match stp.routing {
+                StpRouting::Dynamic => {
+                    exchange.arg("--register-routing-key");
+                }
+                StpRouting::Static {
+                    exchange_rc,
+                    exchange_port,
+                    ..
+                } => {
+                    exchange
+                        .arg("--routing-context")
+                        .arg(exchange_rc.to_string())
+                        .arg("--local")
+                        .arg(format!("127.0.0.1:{exchange_port}"));
+                }
+            }
+        }
+        exchange
             .stdout(Stdio::null())
             .stderr(log_file(dir.path(), "ss7sim.log"));
         let exchange = exchange.spawn().expect("start ss7sim");
@@ -208,10 +285,28 @@ cic_last = 31
         };
         rig.wait_for(
             Duration::from_secs(20),
-            "tandem's ASP active at ss7sim",
+            "tandem's ASP active at ss7sim (through an STP: ss7sim's own ASP active)",
             |stats| stats["asp_active"] == Value::Bool(true),
         );
+        if options.stp.is_some() {
+            rig.wait_for_tandem_log(Duration::from_secs(20), "ASP ActivePending -> Active");
+        }
         rig
+    }
+
+    /// Waits until tandem's log (RUST_LOG=info) has a line containing `text`.
+    pub fn wait_for_tandem_log(&self, timeout: Duration, text: &str) {
+        let deadline = Instant::now() + timeout;
+        let path = self.dir.path().join("tandem.log");
+        while !std::fs::read_to_string(&path).is_ok_and(|log| log.contains(text)) {
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for {text:?} in tandem's log\n{}",
+                    self.logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// The exchange's statistics file, parsed.

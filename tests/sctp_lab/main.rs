@@ -14,6 +14,7 @@
 mod harness;
 
 mod call;
+mod stp;
 
 use std::net::SocketAddr;
 use std::time::Duration;
