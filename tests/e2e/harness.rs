@@ -133,6 +133,9 @@ pub struct Rig {
     pub udp_ports: (u16, u16),
     tandem: Option<Child>,
     exchange: Option<Child>,
+    /// ss7sim's command line, to start it again.
+    exchange_args: Vec<std::ffi::OsString>,
+    exchange_starts: u32,
 }
 
 impl Rig {
@@ -260,6 +263,8 @@ cic_last = 31
         exchange
             .stdout(Stdio::null())
             .stderr(log_file(dir.path(), "ss7sim.log"));
+        let exchange_args: Vec<std::ffi::OsString> =
+            exchange.get_args().map(ToOwned::to_owned).collect();
         let exchange = exchange.spawn().expect("start ss7sim");
         // Let the exchange listen before tandem's first connect (tandem retries anyway).
         std::thread::sleep(Duration::from_millis(200));
@@ -282,6 +287,8 @@ cic_last = 31
             udp_ports: (udp_tandem, udp_exchange),
             tandem: Some(tandem),
             exchange: Some(exchange),
+            exchange_args,
+            exchange_starts: 1,
         };
         rig.wait_for(
             Duration::from_secs(20),
@@ -342,6 +349,19 @@ cic_last = 31
 
     /// Runs a SIPp scenario from tests/sipp against tandem; returns its output.
     pub fn sipp(&self, scenario: &str, service: &str, calls: u32, extra: &[&str]) -> Output {
+        self.sipp_command(scenario, service, calls, extra)
+            .output()
+            .expect("run sipp (is sip-tester installed?)")
+    }
+
+    /// The SIPp command line of [`Rig::sipp`], to start it in the background.
+    pub fn sipp_command(
+        &self,
+        scenario: &str,
+        service: &str,
+        calls: u32,
+        extra: &[&str],
+    ) -> Command {
         let local_port = free_port(false);
         let mut command = Command::new("sipp");
         command
@@ -374,8 +394,6 @@ cic_last = 31
             .current_dir(self.dir.path())
             .stdin(Stdio::null());
         command
-            .output()
-            .expect("run sipp (is sip-tester installed?)")
     }
 
     /// Asserts a SIPp run succeeded, showing everything useful when it did not.
@@ -431,6 +449,30 @@ cic_last = 31
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Kills the exchange process outright (SIGKILL: its SCTP stack aborts the association).
+    pub fn kill_exchange(&mut self) {
+        if let Some(mut exchange) = self.exchange.take() {
+            let _ = exchange.kill();
+            let _ = exchange.wait();
+        }
+    }
+
+    /// Starts the exchange again with the same command line (a fresh process: no calls, no state); its
+    /// statistics file starts over and its log goes to `ss7sim-N.log`.
+    pub fn restart_exchange(&mut self) {
+        self.kill_exchange();
+        let _ = std::fs::remove_file(&self.stats);
+        self.exchange_starts += 1;
+        let log = format!("ss7sim-{}.log", self.exchange_starts);
+        let child = Command::new(ss7sim_bin())
+            .args(&self.exchange_args)
+            .stdout(Stdio::null())
+            .stderr(log_file(self.dir.path(), &log))
+            .spawn()
+            .expect("restart ss7sim");
+        self.exchange = Some(child);
     }
 
     /// Stops tandem (SIGTERM, so it flushes its log) and the exchange; returns the log path.

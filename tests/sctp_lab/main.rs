@@ -14,6 +14,7 @@
 mod harness;
 
 mod call;
+mod recovery;
 mod stp;
 
 use std::net::SocketAddr;
