@@ -225,6 +225,8 @@ pub struct TrunkConfig {
     /// Send M3UA BEAT this often while the ASP is up (RFC 4666 §4.3.4.6); an unanswered BEAT
     /// before the next one is reported. Absent: no BEAT (SCTP heartbeats still run).
     pub beat_interval_ms: Option<u64>,
+    /// After this many unacknowledged BEATs in a row the ASP starts over with ASPUP (0: only log).
+    pub beat_loss_threshold: u32,
     /// First CIC of the group.
     pub cic_first: u16,
     /// Last CIC of the group (inclusive).
@@ -315,6 +317,7 @@ impl Default for TrunkConfig {
             routing_key_si_opc: false,
             traffic_mode: TrafficModeName::Loadshare,
             beat_interval_ms: None,
+            beat_loss_threshold: 3,
             cic_first: 1,
             cic_last: 31,
             variant: Variant::Itu,

@@ -53,6 +53,14 @@ impl Gateway {
                 LogLevel::Error,
                 format!("trunk {name}: routing key registration refused, status {status}"),
             ),
+            AspEvent::Deregistered { routing_context } => self.log(
+                LogLevel::Info,
+                format!("trunk {name}: routing key deregistered, routing context {routing_context}"),
+            ),
+            AspEvent::DeregistrationFailed { status } => self.log(
+                LogLevel::Warn,
+                format!("trunk {name}: routing key deregistration refused, status {status}"),
+            ),
             AspEvent::NetworkManagement(message) => self.log(
                 LogLevel::Info,
                 format!("trunk {name}: network management {}", message.message_type.name()),
