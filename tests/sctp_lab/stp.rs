@@ -149,6 +149,22 @@ fn calls_through_osmo_stp_with_dynamic_routing_keys() {
     });
     rig.wait_for_tandem_log(Duration::from_secs(5), "routing key registered");
     five_calls(&mut rig);
+    // The operator's view, from the live log.
+    let links = Command::new(crate::harness::tandem_bin())
+        .arg("links")
+        .arg(&rig.log)
+        .output()
+        .expect("run tandem links");
+    let links = String::from_utf8_lossy(&links.stdout);
+    for expected in [
+        "trunk pstn",
+        "association     up",
+        "ASP             Active",
+        "AS (NTFY)       AS-ACTIVE",
+        "dynamic routing key",
+    ] {
+        assert!(links.contains(expected), "{expected:?} in:\n{links}");
+    }
     stop_capture(capture);
     let rows = m3ua_rows(&pcap);
     let dump = rows
