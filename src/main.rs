@@ -70,6 +70,12 @@ enum Command {
         #[arg(long)]
         transitions: bool,
     },
+    /// Show the signalling links (SCTP association, M3UA ASP/AS state, SSNM) as the event log has them; works
+    /// on the log of a running gateway.
+    Links {
+        /// The event log.
+        log: PathBuf,
+    },
     /// Decode an M3UA or ISUP message given as hex (`-` reads hex from stdin).
     Decode {
         /// The bytes are an M3UA message (default: guess from the first octet).
@@ -130,6 +136,7 @@ fn main() -> ExitCode {
             call,
             transitions,
         } => run_trace(&log, call.as_deref(), transitions),
+        Command::Links { log } => run_links(&log),
         Command::Decode {
             m3ua,
             isup,
@@ -306,6 +313,14 @@ fn describe(event: Option<&tandem::events::Event>) -> String {
         }
         None => "(nothing)".into(),
     }
+}
+
+fn run_links(log: &Path) -> Result<ExitCode, String> {
+    let reader = EventReader::open(log).map_err(|e| e.to_string())?;
+    let events = reader.all().map_err(|e| e.to_string())?;
+    let statuses = tandem::events::links::link_statuses(&events);
+    print!("{}", tandem::events::links::render_links(&statuses));
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_trace(log: &Path, call: Option<&str>, transitions: bool) -> Result<ExitCode, String> {

@@ -118,6 +118,30 @@ pub enum Variant {
     Itu,
 }
 
+/// M3UA Traffic Mode Type of the AS (RFC 4666 §3.8.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrafficModeName {
+    /// One ASP of the AS carries the traffic; another one taking over displaces it.
+    Override,
+    /// Traffic shared among the active ASPs (by SLS at the SG).
+    Loadshare,
+    /// Every active ASP receives all traffic.
+    Broadcast,
+}
+
+impl TrafficModeName {
+    /// The machine's value.
+    pub fn traffic_mode(self) -> crate::sigtran::m3ua::TrafficMode {
+        use crate::sigtran::m3ua::TrafficMode;
+        match self {
+            TrafficModeName::Override => TrafficMode::Override,
+            TrafficModeName::Loadshare => TrafficMode::Loadshare,
+            TrafficModeName::Broadcast => TrafficMode::Broadcast,
+        }
+    }
+}
+
 /// How a called number without '+' is sent on the trunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -192,6 +216,17 @@ pub struct TrunkConfig {
     pub network_appearance: Option<u32>,
     /// Register a routing key (RFC 4666 §3.6.2) before activating.
     pub register_routing_key: bool,
+    /// Restrict the registered routing key to SI and OPC as well as our point code. osmo-stp
+    /// refuses such keys (Registration Status 9, unsupported routing key parameter field), so by
+    /// default the key is the DPC alone.
+    pub routing_key_si_opc: bool,
+    /// M3UA traffic mode requested in ASPAC and the routing key (RFC 4666 §3.8.1).
+    pub traffic_mode: TrafficModeName,
+    /// Send M3UA BEAT this often while the ASP is up (RFC 4666 §4.3.4.6); an unanswered BEAT
+    /// before the next one is reported. Absent: no BEAT (SCTP heartbeats still run).
+    pub beat_interval_ms: Option<u64>,
+    /// After this many unacknowledged BEATs in a row the ASP starts over with ASPUP (0: only log).
+    pub beat_loss_threshold: u32,
     /// First CIC of the group.
     pub cic_first: u16,
     /// Last CIC of the group (inclusive).
@@ -279,6 +314,10 @@ impl Default for TrunkConfig {
             routing_context: None,
             network_appearance: None,
             register_routing_key: false,
+            routing_key_si_opc: false,
+            traffic_mode: TrafficModeName::Loadshare,
+            beat_interval_ms: None,
+            beat_loss_threshold: 3,
             cic_first: 1,
             cic_last: 31,
             variant: Variant::Itu,
@@ -437,13 +476,13 @@ impl TrunkConfig {
     }
 
     /// The routing key to register (RFC 4666 §3.6.1) when `register_routing_key` is set: traffic
-    /// for our point code, from the adjacent exchange, ISUP only.
+    /// for our point code (with `routing_key_si_opc`: only ISUP from the adjacent exchange).
     pub fn routing_key_request(&self) -> Option<RoutingKeyRequest> {
         self.register_routing_key.then_some(RoutingKeyRequest {
             local_rk_id: 1,
             dpc: self.opc,
-            si: Some(self.si),
-            opc: Some(self.dpc),
+            si: self.routing_key_si_opc.then_some(self.si),
+            opc: self.routing_key_si_opc.then_some(self.dpc),
         })
     }
 

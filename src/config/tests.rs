@@ -41,8 +41,32 @@ fn routing_key_from_trunk() {
     )
     .expect("valid");
     let key = config.trunks[0].routing_key_request().expect("requested");
-    assert_eq!((key.dpc, key.opc, key.si), (10, Some(20), Some(5)));
+    // osmo-stp supports DPC-only keys (it refuses SI and OPC with status 9).
+    assert_eq!((key.dpc, key.opc, key.si), (10, None, None));
     assert_eq!(config.trunks[0].network_appearance, Some(8));
+}
+
+#[test]
+fn routing_key_narrowed_to_si_and_opc_traffic_mode_and_beat() {
+    let config = Config::from_toml(
+        "t.toml",
+        "[[trunk]]\nname = \"x\"\nopc = 10\ndpc = 20\nregister_routing_key = true\n\
+         routing_key_si_opc = true\ntraffic_mode = \"override\"\nbeat_interval_ms = 3000\n",
+    )
+    .expect("valid");
+    let trunk = &config.trunks[0];
+    let key = trunk.routing_key_request().expect("requested");
+    assert_eq!((key.dpc, key.opc, key.si), (10, Some(20), Some(5)));
+    assert_eq!(
+        trunk.traffic_mode.traffic_mode(),
+        crate::sigtran::m3ua::TrafficMode::Override
+    );
+    assert_eq!(trunk.beat_interval_ms, Some(3000));
+    let refused = Config::from_toml(
+        "t.toml",
+        "[[trunk]]\nname = \"x\"\ntraffic_mode = \"roundrobin\"\n",
+    );
+    assert!(refused.is_err());
 }
 
 #[test]

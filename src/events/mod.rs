@@ -2,6 +2,7 @@
 //! are kept ([`store`], SQLite), how a log is checked against a fresh core ([`replay`]) and shown as a ladder
 //! ([`trace`]).
 
+pub mod links;
 pub mod replay;
 pub mod store;
 pub mod trace;

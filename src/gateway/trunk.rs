@@ -51,6 +51,9 @@ impl Trunk {
             routing_context: config.routing_context,
             network_appearance: config.network_appearance,
             register_routing_key: config.routing_key_request(),
+            traffic_mode: config.traffic_mode.traffic_mode(),
+            beat_interval_ms: config.beat_interval_ms,
+            beat_loss_threshold: config.beat_loss_threshold,
             ..AspConfig::default()
         });
         let mut isup_config = CallControlConfig::new(config.cic_first, config.cic_last);

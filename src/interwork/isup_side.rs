@@ -53,6 +53,14 @@ impl Gateway {
                 LogLevel::Error,
                 format!("trunk {name}: routing key registration refused, status {status}"),
             ),
+            AspEvent::Deregistered { routing_context } => self.log(
+                LogLevel::Info,
+                format!("trunk {name}: routing key deregistered, routing context {routing_context}"),
+            ),
+            AspEvent::DeregistrationFailed { status } => self.log(
+                LogLevel::Warn,
+                format!("trunk {name}: routing key deregistration refused, status {status}"),
+            ),
             AspEvent::NetworkManagement(message) => self.log(
                 LogLevel::Info,
                 format!("trunk {name}: network management {}", message.message_type.name()),
@@ -62,13 +70,29 @@ impl Gateway {
 
     /// The trunk's signalling is gone: every call on it fails toward SIP, and its circuits are forgotten.
     pub(crate) fn trunk_lost(&mut self, trunk: usize) {
-        let affected: Vec<u64> = self
-            .calls
-            .values()
-            .filter(|c| c.trunk == Some(trunk) && !c.isup_done)
-            .map(|c| c.number)
-            .collect();
-        for number in affected {
+        // Answered calls keep their circuit: the speech path does not depend on the signalling link, and once the
+        // link is back their ISUP (REL at the end) goes out on it; a REL attempted meanwhile is repeated by T1.
+        // Calls still in set-up cannot complete without the link: they are cleared with the table's cause.
+        let mut kept = Vec::new();
+        let mut cleared = Vec::new();
+        for call in self.calls.values() {
+            if call.trunk != Some(trunk) || call.isup_done {
+                continue;
+            }
+            if call.state.is_answered() {
+                kept.push((call.number, call.cic));
+            } else {
+                cleared.push(call.number);
+            }
+        }
+        for &(number, _) in &kept {
+            self.current = Some(number);
+            self.log(
+                LogLevel::Warn,
+                "signalling link lost; answered call kept on its circuit".into(),
+            );
+        }
+        for number in cleared {
             self.current = Some(number);
             if let Some(call) = self.calls.get_mut(&number) {
                 call.isup_done = true;
@@ -79,14 +103,20 @@ impl Gateway {
                 .release_cause(ReleaseReason::SignallingDown);
             self.clear_sip_side(number, cause);
         }
-        // Circuits that were busy are in an unknown state at the far end: reset them (Q.764 §2.9.3.1); the RSC goes
+        // Circuits of cleared calls are in an unknown state at the far end: reset them (Q.764 §2.9.3.1); the RSC goes
         // out, or is retried by T16/T17, once the link is back.
-        let busy: Vec<u16> = self.trunks[trunk].cics.keys().copied().collect();
+        let kept_cics: Vec<u16> = kept.iter().filter_map(|(_, cic)| *cic).collect();
+        let busy: Vec<u16> = self.trunks[trunk]
+            .cics
+            .keys()
+            .copied()
+            .filter(|cic| !kept_cics.contains(cic))
+            .collect();
         let now = self.now;
         for cic in busy {
             let _ = self.trunks[trunk].isup.reset(Cic(cic), now);
+            self.trunks[trunk].cics.remove(&cic);
         }
-        self.trunks[trunk].cics.clear();
     }
 
     /// Dispatches one event of a trunk's ISUP call control.

@@ -1,6 +1,7 @@
 //! Keeps one trunk's SCTP association up: connects, forwards received M3UA to the core loop, reports up/down as
-//! inputs, and reconnects after a pause when the association fails. Only state changes become inputs, so an
-//! unreachable peer does not flood the event log.
+//! inputs, and reconnects with exponential back-off (0.25 s doubling to 5 s, back to 0.25 s once an association
+//! came up) when the association fails. Only state changes become inputs, so an unreachable peer does not flood
+//! the event log.
 
 use std::time::Duration;
 
@@ -12,15 +13,19 @@ use crate::events::{Input, Payload};
 use crate::sigtran::m3ua::M3UA_PPID;
 use crate::sigtran::sctp;
 
-/// Pause between connection attempts.
-const RECONNECT: Duration = Duration::from_secs(1);
+/// Pause before the first reconnection attempt after a failure.
+const RECONNECT_FIRST: Duration = Duration::from_millis(250);
+/// Longest pause between two attempts.
+const RECONNECT_MAX: Duration = Duration::from_secs(5);
 
 pub(crate) async fn supervise(trunk: TrunkConfig, feed: mpsc::UnboundedSender<Feed>) {
     let config = trunk.sctp_config();
     let mut reported_down = false;
+    let mut pause = RECONNECT_FIRST;
     loop {
         match sctp::connect(&config, trunk.local, trunk.remote).await {
             Ok(association) => {
+                pause = RECONNECT_FIRST;
                 tracing::info!(trunk = %trunk.name, peer = %association.peer(), kind = ?association.kind(), "SCTP association up");
                 let (sender, mut receiver) = association.split();
                 if feed
@@ -71,6 +76,7 @@ pub(crate) async fn supervise(trunk: TrunkConfig, feed: mpsc::UnboundedSender<Fe
                 }
             }
         }
-        tokio::time::sleep(RECONNECT).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(RECONNECT_MAX);
     }
 }

@@ -71,6 +71,33 @@ pub enum Exchange {
     },
 }
 
+/// How tandem and ss7sim find each other through an STP (both connect to it as M3UA ASPs).
+#[derive(Clone, Debug)]
+pub struct Stp {
+    /// The STP's M3UA address.
+    pub address: SocketAddr,
+    /// tandem's point code (its routing key).
+    pub tandem_pc: u32,
+    /// ss7sim's point code (its routing key).
+    pub exchange_pc: u32,
+    /// Dynamic routing keys, or static routing contexts and local ports the STP knows.
+    pub routing: StpRouting,
+}
+
+/// How each side gets its Application Server at the STP.
+#[derive(Clone, Debug)]
+pub enum StpRouting {
+    /// RKM REG-REQ for the own point code.
+    Dynamic,
+    /// Configured ASes: routing contexts, and the local SCTP ports the STP expects.
+    Static {
+        tandem_rc: u32,
+        tandem_port: u16,
+        exchange_rc: u32,
+        exchange_port: u16,
+    },
+}
+
 /// Options for a rig.
 pub struct RigOptions {
     /// The exchange's role.
@@ -81,6 +108,8 @@ pub struct RigOptions {
     pub dialplan: Option<String>,
     /// Extra TOML appended to the trunk section.
     pub trunk_extra: String,
+    /// Through an STP instead of tandem connecting to ss7sim directly.
+    pub stp: Option<Stp>,
 }
 
 impl Default for RigOptions {
@@ -90,6 +119,7 @@ impl Default for RigOptions {
             transport: Transport::Udp,
             dialplan: None,
             trunk_extra: String::new(),
+            stp: None,
         }
     }
 }
@@ -103,6 +133,9 @@ pub struct Rig {
     pub udp_ports: (u16, u16),
     tandem: Option<Child>,
     exchange: Option<Child>,
+    /// ss7sim's command line, to start it again.
+    exchange_args: Vec<std::ffi::OsString>,
+    exchange_starts: u32,
 }
 
 impl Rig {
@@ -124,6 +157,27 @@ impl Rig {
             }
             None => String::new(),
         };
+        let (remote, opc, dpc, m3ua_lines) = match &options.stp {
+            None => (format!("127.0.0.1:{sctp_port}"), 1, 2, String::new()),
+            Some(stp) => {
+                let lines = match stp.routing {
+                    StpRouting::Dynamic => "register_routing_key = true\n".to_owned(),
+                    StpRouting::Static {
+                        tandem_rc,
+                        tandem_port,
+                        ..
+                    } => format!(
+                        "routing_context = {tandem_rc}\nlocal = \"127.0.0.1:{tandem_port}\"\n"
+                    ),
+                };
+                (
+                    stp.address.to_string(),
+                    stp.tandem_pc,
+                    stp.exchange_pc,
+                    lines,
+                )
+            }
+        };
         let config = format!(
             r#"
 [sip]
@@ -137,14 +191,14 @@ path = {log:?}
 [[trunk]]
 name = "pstn"
 transport = "{transport}"
-remote = "127.0.0.1:{sctp_port}"
+remote = "{remote}"
 udp_local_port = {udp_tandem}
 udp_remote_port = {udp_exchange}
-opc = 1
-dpc = 2
+opc = {opc}
+dpc = {dpc}
 cic_first = 1
 cic_last = 31
-{extra}
+{m3ua_lines}{extra}
 "#,
             log = log.display().to_string(),
             transport = options.transport.name(),
@@ -180,9 +234,37 @@ cic_last = 31
             .arg("--udp-port")
             .arg(udp_exchange.to_string())
             .arg("--stats")
-            .arg(&stats)
+            .arg(&stats);
+        if let Some(stp) = &options.stp {
+            exchange
+                .arg("--connect")
+                .arg(stp.address.to_string())
+                .arg("--opc")
+                .arg(stp.exchange_pc.to_string())
+                .arg("--dpc")
+                .arg(stp.tandem_pc.to_string());
+            match stp.routing {
+                StpRouting::Dynamic => {
+                    exchange.arg("--register-routing-key");
+                }
+                StpRouting::Static {
+                    exchange_rc,
+                    exchange_port,
+                    ..
+                } => {
+                    exchange
+                        .arg("--routing-context")
+                        .arg(exchange_rc.to_string())
+                        .arg("--local")
+                        .arg(format!("127.0.0.1:{exchange_port}"));
+                }
+            }
+        }
+        exchange
             .stdout(Stdio::null())
             .stderr(log_file(dir.path(), "ss7sim.log"));
+        let exchange_args: Vec<std::ffi::OsString> =
+            exchange.get_args().map(ToOwned::to_owned).collect();
         let exchange = exchange.spawn().expect("start ss7sim");
         // Let the exchange listen before tandem's first connect (tandem retries anyway).
         std::thread::sleep(Duration::from_millis(200));
@@ -205,13 +287,33 @@ cic_last = 31
             udp_ports: (udp_tandem, udp_exchange),
             tandem: Some(tandem),
             exchange: Some(exchange),
+            exchange_args,
+            exchange_starts: 1,
         };
         rig.wait_for(
             Duration::from_secs(20),
-            "tandem's ASP active at ss7sim",
+            "tandem's ASP active at ss7sim (through an STP: ss7sim's own ASP active)",
             |stats| stats["asp_active"] == Value::Bool(true),
         );
+        if options.stp.is_some() {
+            rig.wait_for_tandem_log(Duration::from_secs(20), "ASP ActivePending -> Active");
+        }
         rig
+    }
+
+    /// Waits until tandem's log (RUST_LOG=info) has a line containing `text`.
+    pub fn wait_for_tandem_log(&self, timeout: Duration, text: &str) {
+        let deadline = Instant::now() + timeout;
+        let path = self.dir.path().join("tandem.log");
+        while !std::fs::read_to_string(&path).is_ok_and(|log| log.contains(text)) {
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for {text:?} in tandem's log\n{}",
+                    self.logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// The exchange's statistics file, parsed.
@@ -247,6 +349,19 @@ cic_last = 31
 
     /// Runs a SIPp scenario from tests/sipp against tandem; returns its output.
     pub fn sipp(&self, scenario: &str, service: &str, calls: u32, extra: &[&str]) -> Output {
+        self.sipp_command(scenario, service, calls, extra)
+            .output()
+            .expect("run sipp (is sip-tester installed?)")
+    }
+
+    /// The SIPp command line of [`Rig::sipp`], to start it in the background.
+    pub fn sipp_command(
+        &self,
+        scenario: &str,
+        service: &str,
+        calls: u32,
+        extra: &[&str],
+    ) -> Command {
         let local_port = free_port(false);
         let mut command = Command::new("sipp");
         command
@@ -279,8 +394,6 @@ cic_last = 31
             .current_dir(self.dir.path())
             .stdin(Stdio::null());
         command
-            .output()
-            .expect("run sipp (is sip-tester installed?)")
     }
 
     /// Asserts a SIPp run succeeded, showing everything useful when it did not.
@@ -336,6 +449,30 @@ cic_last = 31
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Kills the exchange process outright (SIGKILL: its SCTP stack aborts the association).
+    pub fn kill_exchange(&mut self) {
+        if let Some(mut exchange) = self.exchange.take() {
+            let _ = exchange.kill();
+            let _ = exchange.wait();
+        }
+    }
+
+    /// Starts the exchange again with the same command line (a fresh process: no calls, no state); its
+    /// statistics file starts over and its log goes to `ss7sim-N.log`.
+    pub fn restart_exchange(&mut self) {
+        self.kill_exchange();
+        let _ = std::fs::remove_file(&self.stats);
+        self.exchange_starts += 1;
+        let log = format!("ss7sim-{}.log", self.exchange_starts);
+        let child = Command::new(ss7sim_bin())
+            .args(&self.exchange_args)
+            .stdout(Stdio::null())
+            .stderr(log_file(self.dir.path(), &log))
+            .spawn()
+            .expect("restart ss7sim");
+        self.exchange = Some(child);
     }
 
     /// Stops tandem (SIGTERM, so it flushes its log) and the exchange; returns the log path.

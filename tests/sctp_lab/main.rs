@@ -14,6 +14,8 @@
 mod harness;
 
 mod call;
+mod recovery;
+mod stp;
 
 use std::net::SocketAddr;
 use std::time::Duration;

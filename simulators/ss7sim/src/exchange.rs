@@ -1,5 +1,6 @@
 //! The simulated exchange's signalling point: one M3UA SGP (RFC 4666 §4.3, the server end
-//! of tandem's ASP), Q.764 call control for the exchange's end of the trunk group, the
+//! of tandem's ASP) or, behind an STP, one M3UA ASP (the client end, registering its own
+//! routing key), Q.764 call control for the exchange's end of the trunk group, the
 //! scenario engine for incoming calls and, in `call` mode, the originating [`Caller`].
 //!
 //! Sans-IO like the machines it wires together: the runtime feeds SCTP messages, association
@@ -15,7 +16,9 @@ use tandem::isup::codec::{
     EventInformation, ForwardCallIndicators, Iam, TransmissionMediumRequirement,
 };
 use tandem::isup::{Cic, IsupMessage, MessageType};
-use tandem::sigtran::m3ua::{Asp, AspConfig, AspEvent, AspState, ProtocolData, Role, Transmit};
+use tandem::sigtran::m3ua::{
+    Asp, AspConfig, AspEvent, AspState, ProtocolData, Role, RoutingKeyRequest, Transmit,
+};
 
 use crate::caller::{Caller, CallerCommand};
 use crate::scenario::{Action, Scenario, ScenarioEngine, Step, NORMAL_CALL_CLEARING};
@@ -42,8 +45,13 @@ pub struct ExchangeConfig {
     pub cic_first: u16,
     /// Last CIC of the trunk group.
     pub cic_last: u16,
-    /// Routing context the SGP serves, if the peer sends one.
+    /// Routing context the SGP serves (if the peer sends one), or the static one the ASP
+    /// activates.
     pub routing_context: Option<u32>,
+    /// `Role::Sgp` when tandem connects to us; `Role::Asp` when we connect to an STP.
+    pub role: Role,
+    /// As an ASP: register a routing key for our point code (RKM REG-REQ) before ASPAC.
+    pub register_routing_key: bool,
     /// Where to write the statistics JSON.
     pub stats_path: Option<PathBuf>,
 }
@@ -93,10 +101,20 @@ impl Exchange {
     }
 
     fn new_asp(config: &ExchangeConfig) -> Asp {
+        // Behind an STP the exchange is an ASP whose routing key is its own point code: the
+        // STP routes tandem's DATA for that DPC to us (RFC 4666 §4.4).
+        let register_routing_key = (config.role == Role::Asp && config.register_routing_key)
+            .then_some(RoutingKeyRequest {
+                local_rk_id: 1,
+                dpc: config.opc,
+                si: None,
+                opc: None,
+            });
         Asp::new(AspConfig {
-            role: Role::Sgp,
+            role: config.role,
             id: "ss7sim".to_owned(),
             routing_context: config.routing_context,
+            register_routing_key,
             ..AspConfig::default()
         })
     }
@@ -233,7 +251,11 @@ impl Exchange {
     fn handle_asp_event(&mut self, event: AspEvent, now_ms: u64) {
         match event {
             AspEvent::StateChanged { from, to } => {
-                log(format_args!("peer ASP {from:?} -> {to:?}"));
+                let whose = match self.config.role {
+                    Role::Sgp => "peer ASP",
+                    Role::Asp => "own ASP",
+                };
+                log(format_args!("{whose} {from:?} -> {to:?}"));
                 self.stats.asp_active = to == AspState::Active;
                 self.write_stats();
                 if to == AspState::Active {

@@ -1,7 +1,9 @@
 //! ss7sim: a simulated SS7 exchange for tandem's regression runs.
 //!
-//! It listens for SCTP (kernel or UDP-encapsulated userspace SCTP, RFC 6951), plays the M3UA
-//! SGP towards tandem's ASP (RFC 4666), and runs Q.764 ISUP call control for the exchange's
+//! It listens for SCTP (kernel or UDP-encapsulated userspace SCTP, RFC 6951) and plays the M3UA
+//! SGP towards tandem's ASP (RFC 4666) or, with `--connect`, connects to an STP as an M3UA ASP
+//! of its own (registering a routing key for its point code, or activating a static routing
+//! context), reconnecting whenever the association fails; it runs Q.764 ISUP call control for the exchange's
 //! end of the trunk group, reusing tandem's own codecs and machines. `serve` answers calls
 //! as a scenario file says; `call` also originates calls and exits with their verdict.
 //!
@@ -18,8 +20,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use tandem::sigtran::m3ua::M3UA_PPID;
-use tandem::sigtran::sctp::{self, SctpConfig, TransportKind};
+use tandem::sigtran::m3ua::{Role, M3UA_PPID};
+use tandem::sigtran::sctp::{self, Association, SctpConfig, TransportKind};
 use tokio::time::Instant;
 
 use crate::caller::{Caller, CallerConfig};
@@ -60,9 +62,21 @@ enum Transport {
 
 #[derive(Debug, Clone, Args)]
 struct ServeArgs {
-    /// Address to listen on for SCTP associations.
+    /// Address to listen on for SCTP associations (as an SGP, tandem connecting to us).
     #[arg(long, default_value = "127.0.0.1:2905")]
     listen: SocketAddr,
+    /// Instead of listening, connect to this STP/SG as an M3UA ASP (and reconnect after a
+    /// failure, backing off up to 5 s).
+    #[arg(long)]
+    connect: Option<SocketAddr>,
+    /// Local SCTP address to bind with `--connect` (an STP with statically configured ASPs
+    /// tells them apart by address and port).
+    #[arg(long)]
+    local: Option<SocketAddr>,
+    /// With `--connect`: register a routing key for our point code (RKM REG-REQ, dynamic)
+    /// before ASPAC, instead of activating `--routing-context`.
+    #[arg(long)]
+    register_routing_key: bool,
     /// SCTP stack.
     #[arg(long, value_enum, default_value = "auto")]
     transport: Transport,
@@ -87,7 +101,8 @@ struct ServeArgs {
     /// Last CIC of the trunk group.
     #[arg(long, default_value_t = 31)]
     cic_last: u16,
-    /// M3UA routing context served (only needed if the peer sends one).
+    /// M3UA routing context served (only needed if the peer sends one); with `--connect`, the
+    /// statically configured routing context our ASP activates.
     #[arg(long)]
     routing_context: Option<u32>,
     /// Scenario file (TOML); the bundled scenarios/default.toml when absent.
@@ -171,6 +186,12 @@ async fn run(args: &ServeArgs, call: Option<CallArgs>) -> Result<bool, String> {
         cic_first: args.cic_first,
         cic_last: args.cic_last,
         routing_context: args.routing_context,
+        role: if args.connect.is_some() {
+            Role::Asp
+        } else {
+            Role::Sgp
+        },
+        register_routing_key: args.register_routing_key,
         stats_path: args.stats.clone(),
     };
     let caller = call.as_ref().map(|call| {
@@ -200,6 +221,21 @@ async fn run(args: &ServeArgs, call: Option<CallArgs>) -> Result<bool, String> {
         udp_remote_port: args.udp_remote_port,
         ..SctpConfig::default()
     };
+    let start = Instant::now();
+    let connect_deadline = call.as_ref().and_then(|call| {
+        start.checked_add(std::time::Duration::from_millis(call.connect_timeout_ms))
+    });
+    if let Some(remote) = args.connect {
+        return run_client(
+            args,
+            remote,
+            &sctp_config,
+            &mut exchange,
+            start,
+            connect_deadline,
+        )
+        .await;
+    }
     let listener = sctp::listen(&sctp_config, args.listen)
         .await
         .map_err(|e| e.to_string())?;
@@ -213,10 +249,6 @@ async fn run(args: &ServeArgs, call: Option<CallArgs>) -> Result<bool, String> {
         args.cic_first,
         args.cic_last
     ));
-    let start = Instant::now();
-    let connect_deadline = call.as_ref().and_then(|call| {
-        start.checked_add(std::time::Duration::from_millis(call.connect_timeout_ms))
-    });
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -234,58 +266,118 @@ async fn run(args: &ServeArgs, call: Option<CallArgs>) -> Result<bool, String> {
             }
         };
         log(format_args!("association from {} up", association.peer()));
-        let (sender, mut receiver) = association.split();
-        let now_ms = |start: Instant| start.elapsed().as_millis() as u64;
-        exchange.handle_sctp_up(now_ms(start));
-        loop {
-            while let Some(transmit) = exchange.poll_transmit() {
-                if let Err(error) = sender.send(transmit.stream, M3UA_PPID, transmit.data).await {
-                    log(format_args!("send failed: {error}"));
+        if let Some(verdict) = session(&mut exchange, association, start, connect_deadline).await {
+            return Ok(verdict);
+        }
+    }
+}
+
+/// Pause after the first failed or lost association toward the STP; doubled per failure.
+const RECONNECT_FIRST: std::time::Duration = std::time::Duration::from_millis(250);
+/// Longest pause between two connection attempts.
+const RECONNECT_MAX: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `--connect`: the exchange as an ASP of an STP, reconnecting with back-off.
+async fn run_client(
+    args: &ServeArgs,
+    remote: SocketAddr,
+    sctp_config: &SctpConfig,
+    exchange: &mut Exchange,
+    start: Instant,
+    connect_deadline: Option<Instant>,
+) -> Result<bool, String> {
+    log(format_args!(
+        "connecting to {remote} ({:?}) as an ASP, OPC {} DPC {} NI {} CIC {}..{}",
+        sctp::resolve_kind(sctp_config.kind),
+        args.opc,
+        args.dpc,
+        args.ni,
+        args.cic_first,
+        args.cic_last
+    ));
+    let mut pause = RECONNECT_FIRST;
+    loop {
+        if connect_deadline.is_some_and(|at| Instant::now() >= at) && !exchange.stats().asp_active {
+            log("our ASP did not become active in time");
+            return Ok(false);
+        }
+        match sctp::connect(sctp_config, args.local, remote).await {
+            Ok(association) => {
+                log(format_args!("association to {} up", association.peer()));
+                pause = RECONNECT_FIRST;
+                if let Some(verdict) = session(exchange, association, start, connect_deadline).await
+                {
+                    return Ok(verdict);
                 }
             }
-            if exchange.is_finished() {
-                let summary = exchange.summary().unwrap_or_default();
-                log(summary);
-                println!("{summary}");
-                return Ok(summary.failed == 0 && summary.completed == summary.attempted);
+            Err(error) => {
+                log(format_args!("connect to {remote} failed: {error}"));
+                pause = (pause * 2).min(RECONNECT_MAX);
             }
-            let deadline = exchange
-                .poll_timeout()
-                .and_then(|at| start.checked_add(std::time::Duration::from_millis(at)));
-            let deadline = match (deadline, connect_deadline) {
-                (Some(a), Some(b)) if !exchange.stats().asp_active => Some(a.min(b)),
-                (None, Some(b)) if !exchange.stats().asp_active => Some(b),
-                (a, _) => a,
-            };
-            tokio::select! {
-                received = receiver.recv() => match received {
-                    Some(message) => {
-                        if message.ppid != M3UA_PPID {
-                            log(format_args!("message with PPID {} on stream {} (not M3UA)", message.ppid, message.stream));
-                        }
-                        exchange.handle_sctp_message(message.stream, &message.data, now_ms(start));
+        }
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// Runs one association until it closes (`None`) or a `call` run is decided (`Some(verdict)`).
+async fn session(
+    exchange: &mut Exchange,
+    association: Association,
+    start: Instant,
+    connect_deadline: Option<Instant>,
+) -> Option<bool> {
+    let (sender, mut receiver) = association.split();
+    let now_ms = |start: Instant| start.elapsed().as_millis() as u64;
+    exchange.handle_sctp_up(now_ms(start));
+    loop {
+        while let Some(transmit) = exchange.poll_transmit() {
+            if let Err(error) = sender.send(transmit.stream, M3UA_PPID, transmit.data).await {
+                log(format_args!("send failed: {error}"));
+            }
+        }
+        if exchange.is_finished() {
+            let summary = exchange.summary().unwrap_or_default();
+            log(summary);
+            println!("{summary}");
+            return Some(summary.failed == 0 && summary.completed == summary.attempted);
+        }
+        let deadline = exchange
+            .poll_timeout()
+            .and_then(|at| start.checked_add(std::time::Duration::from_millis(at)));
+        let deadline = match (deadline, connect_deadline) {
+            (Some(a), Some(b)) if !exchange.stats().asp_active => Some(a.min(b)),
+            (None, Some(b)) if !exchange.stats().asp_active => Some(b),
+            (a, _) => a,
+        };
+        tokio::select! {
+            received = receiver.recv() => match received {
+                Some(message) => {
+                    if message.ppid != M3UA_PPID {
+                        log(format_args!("message with PPID {} on stream {} (not M3UA)", message.ppid, message.stream));
                     }
-                    None => {
-                        log(format_args!("association closed: {:?}", receiver.close_reason()));
-                        exchange.handle_sctp_down(now_ms(start));
-                        break;
-                    }
-                },
-                _ = sleep_until_option(deadline) => {
-                    if connect_deadline.is_some_and(|at| Instant::now() >= at) && !exchange.stats().asp_active && exchange.summary().is_some_and(|s| s.attempted == 0) {
-                        log("the peer's ASP did not become active in time");
-                        return Ok(false);
-                    }
-                    exchange.handle_timeout(now_ms(start));
+                    exchange.handle_sctp_message(message.stream, &message.data, now_ms(start));
                 }
+                None => {
+                    log(format_args!("association closed: {:?}", receiver.close_reason()));
+                    exchange.handle_sctp_down(now_ms(start));
+                    break;
+                }
+            },
+            _ = sleep_until_option(deadline) => {
+                if connect_deadline.is_some_and(|at| Instant::now() >= at) && !exchange.stats().asp_active && exchange.summary().is_some_and(|s| s.attempted == 0) {
+                    log("the peer's ASP did not become active in time");
+                    return Some(false);
+                }
+                exchange.handle_timeout(now_ms(start));
             }
         }
-        if let Some(summary) = exchange.summary() {
-            if exchange.is_finished() {
-                println!("{summary}");
-                return Ok(summary.failed == 0 && summary.completed == summary.attempted);
-            }
+    }
+    match exchange.summary() {
+        Some(summary) if exchange.is_finished() => {
+            println!("{summary}");
+            Some(summary.failed == 0 && summary.completed == summary.attempted)
         }
+        _ => None,
     }
 }
 

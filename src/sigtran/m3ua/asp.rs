@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 
 use super::error::{error_code, AspError};
 use super::message::{M3uaMessage, MessageClass, MessageType};
-use super::parameter::{tag, Parameter, PointCodeEntry, ProtocolData};
+use super::parameter::{Parameter, PointCodeEntry, ProtocolData};
 
 pub use types::{
     AspConfig, AspEvent, AspState, Role, RoutingKeyRequest, TrafficMode, Transition, Transmit,
@@ -59,6 +59,10 @@ pub struct Asp {
     beat_at: Option<u64>,
     beat_sequence: u64,
     beat_outstanding: bool,
+    /// BEATs in a row that went unacknowledged.
+    beats_missed: u32,
+    /// DEREG-REQ sent, DEREG-RSP awaited.
+    deregistering: bool,
     transmits: VecDeque<Transmit>,
     events: VecDeque<AspEvent>,
     transitions: VecDeque<Transition>,
@@ -79,6 +83,8 @@ impl Asp {
             beat_at: None,
             beat_sequence: 0,
             beat_outstanding: false,
+            beats_missed: 0,
+            deregistering: false,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             transitions: VecDeque::new(),
@@ -212,9 +218,22 @@ impl Asp {
         }
         if self.beat_at.is_some_and(|at| at <= now_ms) {
             if self.beat_outstanding {
-                self.events.push_back(AspEvent::ProtocolError(
-                    "BEAT-ACK not received before the next BEAT".to_owned(),
-                ));
+                self.beats_missed = self.beats_missed.saturating_add(1);
+                self.events.push_back(AspEvent::ProtocolError(format!(
+                    "BEAT-ACK not received before the next BEAT ({} in a row)",
+                    self.beats_missed
+                )));
+                let threshold = self.config.beat_loss_threshold;
+                if self.config.role == Role::Asp && threshold > 0 && self.beats_missed >= threshold
+                {
+                    // RFC 4666 §4.3.4.6 leaves the reaction to BEAT loss to the implementation: the peer's M3UA
+                    // is treated as failed and the ASP starts over, as after an SCTP restart.
+                    self.transmits.clear();
+                    self.retry_at = None;
+                    self.set_state(AspState::Down, "BEAT not acknowledged", now_ms);
+                    self.send_step(now_ms, "re-establishing after BEAT loss");
+                    return;
+                }
             }
             self.beat_sequence = self.beat_sequence.wrapping_add(1);
             self.beat_outstanding = true;
@@ -252,6 +271,7 @@ impl Asp {
                 if message.message_type == MessageType::HeartbeatAck =>
             {
                 self.beat_outstanding = false;
+                self.beats_missed = 0;
             }
             _ => match self.config.role {
                 Role::Asp => self.handle_as_asp(&message, now_ms),
@@ -294,6 +314,9 @@ impl Asp {
             (T::RegistrationResponse, S::RegistrationPending) => {
                 self.handle_registration_response(message, now_ms)
             }
+            (T::DeregistrationResponse, state) if state.is_up() && self.deregistering => {
+                self.handle_deregistration_response(message)
+            }
             (T::AspActiveAck, S::ActivePending) => {
                 self.retry_at = None;
                 self.set_state(S::Active, "ASPAC-ACK received", now_ms);
@@ -329,38 +352,6 @@ impl Asp {
             // Late duplicates of acknowledgements we already acted on.
             (T::AspUpAck | T::AspActiveAck | T::AspInactiveAck | T::RegistrationResponse, _) => {}
             (t, state) => self.unexpected(t, state),
-        }
-    }
-
-    fn handle_registration_response(&mut self, message: &M3uaMessage, now_ms: u64) {
-        let wanted = self
-            .config
-            .register_routing_key
-            .as_ref()
-            .map(|k| k.local_rk_id);
-        let outcome = message
-            .nested(tag::REGISTRATION_RESULT)
-            .map(registration_outcome)
-            .find(|(rk, _, _)| *rk == wanted);
-        self.retry_at = None;
-        match outcome {
-            Some((_, Some(0), Some(routing_context))) => {
-                self.registered_routing_context = Some(routing_context);
-                self.events
-                    .push_back(AspEvent::Registered { routing_context });
-                self.set_state(AspState::Inactive, "routing key registered", now_ms);
-                self.send_step(now_ms, "registered, activating");
-            }
-            other => {
-                let status = other.and_then(|(_, s, _)| s).unwrap_or(1);
-                self.events
-                    .push_back(AspEvent::RegistrationFailed { status });
-                self.set_state(
-                    AspState::Inactive,
-                    "routing key registration refused",
-                    now_ms,
-                );
-            }
         }
     }
 
@@ -518,9 +509,11 @@ impl Asp {
         if to == AspState::Down {
             self.beat_at = None;
             self.beat_outstanding = false;
+            self.beats_missed = 0;
             // An SGP drops dynamically registered keys of an ASP that went
             // down (RFC 4666 §4.4.2), so both ends forget them.
             self.registered_routing_context = None;
+            self.deregistering = false;
             self.assigned_routing_contexts.clear();
             if self.config.role == Role::Sgp {
                 self.active_routing_context = None;
@@ -542,21 +535,7 @@ impl Asp {
     }
 }
 
-/// (Local RK Identifier, Registration Status, first Routing Context) of a
-/// Registration Result.
-fn registration_outcome(inner: &[Parameter]) -> (Option<u32>, Option<u32>, Option<u32>) {
-    let mut outcome = (None, None, None);
-    for parameter in inner {
-        match parameter {
-            Parameter::LocalRoutingKeyIdentifier(v) => outcome.0 = Some(*v),
-            Parameter::RegistrationStatus(v) => outcome.1 = Some(*v),
-            Parameter::RoutingContext(v) => outcome.2 = v.first().copied(),
-            _ => {}
-        }
-    }
-    outcome
-}
-
+mod rkm;
 mod sgp;
 #[cfg(test)]
 mod tests;

@@ -27,6 +27,8 @@ impl Pair {
             cic_first: 1,
             cic_last: 31,
             routing_context: None,
+            role: Role::Sgp,
+            register_routing_key: false,
             stats_path: None,
         };
         let exchange =

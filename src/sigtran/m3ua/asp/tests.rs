@@ -507,3 +507,5 @@ fn alternate_asp_active_makes_the_asp_inactive() {
     pair.drive();
     assert_eq!(pair.asp.state(), AspState::Active);
 }
+
+mod states;

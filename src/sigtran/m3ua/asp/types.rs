@@ -60,6 +60,9 @@ pub struct AspConfig {
     pub register_routing_key: Option<RoutingKeyRequest>,
     /// Send BEAT this often while the ASP is up.
     pub beat_interval_ms: Option<u64>,
+    /// After this many BEATs in a row went unacknowledged, a client ASP treats the peer's M3UA
+    /// as failed: it falls to Down and starts over with ASPUP (0: only report).
+    pub beat_loss_threshold: u32,
     /// Retransmission interval for ASPUP, REG-REQ, ASPAC, ASPIA, ASPDN.
     pub retry_ms: u64,
     /// Outbound SCTP streams negotiated; stream 0 carries management.
@@ -77,6 +80,7 @@ impl Default for AspConfig {
             asp_identifier: None,
             register_routing_key: None,
             beat_interval_ms: None,
+            beat_loss_threshold: 3,
             retry_ms: 2000,
             outbound_streams: 16,
         }
@@ -156,6 +160,16 @@ pub enum AspEvent {
     /// REG-RSP refused our routing key.
     RegistrationFailed {
         /// Registration Status (RFC 4666 §3.6.2).
+        status: u32,
+    },
+    /// DEREG-RSP confirmed the deregistration of our routing key.
+    Deregistered {
+        /// The Routing Context that is gone.
+        routing_context: u32,
+    },
+    /// DEREG-RSP refused it.
+    DeregistrationFailed {
+        /// Deregistration Status (RFC 4666 §3.6.4).
         status: u32,
     },
     /// An SSNM message (DUNA, DAVA, SCON, DUPU, DRST, DAUD) to act on.
