@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use super::body;
 use super::dialog::{Dialog, DialogId};
 use super::endpoint::{
-    method_is_known, response_destination, Endpoint, Leg, LegState, Purpose, Role, SipEvent,
-    TerminationReason, TxEntry,
+    method_is_known, response_destination, salvaged_destination, Endpoint, Leg, LegState, Purpose,
+    Role, SipEvent, TerminationReason, TxEntry,
 };
 use super::message::{self, default_reason, Method, Request};
 use super::sdp::Sdp;
@@ -32,8 +32,7 @@ impl Endpoint {
                 if let Some((bytes, via)) =
                     message::salvage_bad_request(&request.to_bytes(), &reason)
                 {
-                    let to = response_destination(transport, from, None);
-                    let _ = via;
+                    let to = salvaged_destination(transport, from, &via);
                     self.send(transport, to, bytes);
                 }
             }
@@ -220,6 +219,12 @@ impl Endpoint {
     ) {
         if request.max_forwards() == Some(0) {
             self.reject_in_tx(transport, response_to, &request, 483, &[], now_ms);
+            return;
+        }
+        // RFC 3261 §21.4.7, RFC 4475 §3.3.15: our answer is SDP, so an Accept without it gets 406.
+        if !request.accepts_sdp() {
+            let extra = vec![("Accept".to_string(), "application/sdp".to_string())];
+            self.reject_in_tx(transport, response_to, &request, 406, &extra, now_ms);
             return;
         }
         let parts = match request.content_type() {
