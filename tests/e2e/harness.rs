@@ -81,6 +81,8 @@ pub struct RigOptions {
     pub dialplan: Option<String>,
     /// Extra TOML appended to the trunk section.
     pub trunk_extra: String,
+    /// Extra TOML appended to the `[sip]` section.
+    pub sip_extra: String,
 }
 
 impl Default for RigOptions {
@@ -90,6 +92,7 @@ impl Default for RigOptions {
             transport: Transport::Udp,
             dialplan: None,
             trunk_extra: String::new(),
+            sip_extra: String::new(),
         }
     }
 }
@@ -128,6 +131,7 @@ impl Rig {
             r#"
 [sip]
 listen = "{sip}"
+{sip_extra}
 
 [event_log]
 path = {log:?}
@@ -149,6 +153,7 @@ cic_last = 31
             log = log.display().to_string(),
             transport = options.transport.name(),
             extra = options.trunk_extra,
+            sip_extra = options.sip_extra,
         );
         let config_path = dir.path().join("tandem.toml");
         std::fs::write(&config_path, config).expect("write config");

@@ -6,5 +6,6 @@ mod harness;
 mod isup_to_sip;
 mod malformed;
 mod replay;
+mod rfc4475;
 mod sip_to_isup;
 mod wire;
