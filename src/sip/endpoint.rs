@@ -216,7 +216,7 @@ pub(super) enum LegState {
     Proceeding,
     /// UAC: CANCEL requested (sent, or waiting for a provisional before sending it).
     Cancelling,
-    /// UAS: 2xx sent, waiting for ACK (RFC 3261 §13.3.1.4).
+    /// 2xx to an INVITE or re-INVITE sent, waiting for ACK (RFC 3261 §13.3.1.4).
     Answered,
     /// Dialog confirmed.
     Confirmed,
@@ -247,7 +247,7 @@ pub(super) struct Leg {
     pub(super) invite: Request,
     pub(super) dialog: Option<Dialog>,
     pub(super) trying_sent: bool,
-    /// UAS: our 2xx, retransmitted until ACK.
+    /// Our latest 2xx to an (re-)INVITE, retransmitted until ACK; its SDP is our current one.
     pub(super) final_2xx: Option<Vec<u8>>,
     pub(super) retransmit_at: Option<u64>,
     pub(super) retransmit_interval: u64,
@@ -259,6 +259,8 @@ pub(super) struct Leg {
     pub(super) cancel_deadline: Option<u64>,
     /// UAC: our ACK for the 2xx, re-sent on 2xx retransmission.
     pub(super) ack_2xx: Option<Vec<u8>>,
+    /// Our 2xx to a re-INVITE awaits its ACK (in `final_2xx`, state `Answered`).
+    pub(super) reinvite_pending: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

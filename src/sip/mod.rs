@@ -13,6 +13,7 @@
 pub mod body;
 pub mod dialog;
 pub mod endpoint;
+pub(crate) mod endpoint_dialog;
 mod endpoint_uac;
 mod endpoint_uas;
 pub mod framing;

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod dialog;
 mod isup_to_sip;
 mod malformed;
 mod replay;
