@@ -170,6 +170,15 @@ fn validate(v: &Validator<'_>, config: &Config) -> Result<(), ConfigError> {
     if config.sip.t1_ms == 0 {
         return Err(v.error(Table("sip"), "t1_ms", "must be above 0".into()));
     }
+    for (key, value) in [
+        ("max_headers", config.sip.max_headers),
+        ("max_header_bytes", config.sip.max_header_bytes),
+        ("max_body_bytes", config.sip.max_body_bytes),
+    ] {
+        if value == 0 {
+            return Err(v.error(Table("sip"), key, "must be above 0".into()));
+        }
+    }
     if config.event_log.batch_size == 0 {
         return Err(v.error(Table("event_log"), "batch_size", "must be above 0".into()));
     }

@@ -54,6 +54,14 @@ pub struct SipConfig {
     pub user_agent: String,
     /// RFC 3261 T1 in milliseconds.
     pub t1_ms: u64,
+    /// Most header fields accepted in one received message.
+    pub max_headers: usize,
+    /// Largest single header field accepted, in bytes.
+    pub max_header_bytes: usize,
+    /// Largest message body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Requests per second accepted from one source IP; 0 means no limit.
+    pub rate_limit_per_source: u32,
 }
 
 /// `[media]`.
@@ -253,6 +261,10 @@ impl Default for SipConfig {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5060),
             user_agent: "tandem".to_string(),
             t1_ms: 500,
+            max_headers: 256,
+            max_header_bytes: 8 * 1024,
+            max_body_bytes: 64 * 1024,
+            rate_limit_per_source: 0,
         }
     }
 }

@@ -80,6 +80,12 @@ impl Gateway {
             user_agent: config.sip.user_agent.clone(),
             seed: setup.seed,
             timer_t1_ms: config.sip.t1_ms,
+            limits: crate::sip::message::ParseLimits {
+                max_headers: config.sip.max_headers,
+                max_header_bytes: config.sip.max_header_bytes,
+                max_body_bytes: config.sip.max_body_bytes,
+            },
+            rate_limit_per_source: config.sip.rate_limit_per_source,
             ..EndpointConfig::new(config.sip.listen)
         });
         Ok(Gateway {

@@ -105,6 +105,10 @@ async fn serve(
                         break 'read;
                     }
                 }
+                if let Some(error) = framer.failed() {
+                    tracing::warn!(%peer, %error, "SIP TCP stream unframeable; closing");
+                    break 'read;
+                }
             }
             Err(error) => {
                 tracing::warn!(%peer, %error, "SIP TCP stream unframeable; closing");
@@ -112,6 +116,15 @@ async fn serve(
             }
         }
     }
-    write_task.abort();
+    // The core answers what it was fed before it sees the detach (one ordered channel), then drops its
+    // writer, which ends the write task: responses to the last requests still go out on a half-closed or
+    // unframeable stream (RFC 4475 §3.1.1.8). A peer that stops reading cannot hold the task forever.
     let _ = feed.send(Feed::TcpDetached { peer });
+    let abort = write_task.abort_handle();
+    if tokio::time::timeout(std::time::Duration::from_secs(2), write_task)
+        .await
+        .is_err()
+    {
+        abort.abort();
+    }
 }

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use super::dialog::{Dialog, DialogId};
+use super::limits::{RateLimiter, Verdict};
 use super::message::{self, Method, Request};
 use super::sdp::Sdp;
 use super::transaction::{self, Transaction, TxKey, TxOutput};
@@ -38,10 +39,15 @@ pub struct EndpointConfig {
     pub timer_t1_ms: u64,
     /// Max-Forwards put into our requests.
     pub max_forwards: u8,
+    /// Parser limits (header count, header length, body size) for received messages.
+    pub limits: message::ParseLimits,
+    /// Requests per second accepted from one source IP (0: no limit); excess requests are dropped.
+    pub rate_limit_per_source: u32,
 }
 
 impl EndpointConfig {
-    /// Defaults for `local_addr`: user agent `tandem`, seed 0, T1 500 ms, Max-Forwards 70.
+    /// Defaults for `local_addr`: user agent `tandem`, seed 0, T1 500 ms, Max-Forwards 70, default parser
+    /// limits, no rate limit.
     pub fn new(local_addr: SocketAddr) -> Self {
         Self {
             local_addr,
@@ -49,6 +55,8 @@ impl EndpointConfig {
             seed: 0,
             timer_t1_ms: 500,
             max_forwards: 70,
+            limits: message::ParseLimits::default(),
+            rate_limit_per_source: 0,
         }
     }
 }
@@ -208,7 +216,7 @@ pub(super) enum LegState {
     Proceeding,
     /// UAC: CANCEL requested (sent, or waiting for a provisional before sending it).
     Cancelling,
-    /// UAS: 2xx sent, waiting for ACK (RFC 3261 §13.3.1.4).
+    /// 2xx to an INVITE or re-INVITE sent, waiting for ACK (RFC 3261 §13.3.1.4).
     Answered,
     /// Dialog confirmed.
     Confirmed,
@@ -239,7 +247,7 @@ pub(super) struct Leg {
     pub(super) invite: Request,
     pub(super) dialog: Option<Dialog>,
     pub(super) trying_sent: bool,
-    /// UAS: our 2xx, retransmitted until ACK.
+    /// Our latest 2xx to an (re-)INVITE, retransmitted until ACK; its SDP is our current one.
     pub(super) final_2xx: Option<Vec<u8>>,
     pub(super) retransmit_at: Option<u64>,
     pub(super) retransmit_interval: u64,
@@ -251,6 +259,8 @@ pub(super) struct Leg {
     pub(super) cancel_deadline: Option<u64>,
     /// UAC: our ACK for the 2xx, re-sent on 2xx retransmission.
     pub(super) ack_2xx: Option<Vec<u8>>,
+    /// Our 2xx to a re-INVITE awaits its ACK (in `final_2xx`, state `Answered`).
+    pub(super) reinvite_pending: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,6 +297,7 @@ pub struct Endpoint {
     pub(super) transmits: VecDeque<Transmit>,
     pub(super) events: VecDeque<SipEvent>,
     pub(super) transitions: VecDeque<Transition>,
+    pub(super) limiter: RateLimiter,
 }
 
 impl Endpoint {
@@ -294,6 +305,7 @@ impl Endpoint {
     pub fn new(cfg: EndpointConfig) -> Self {
         Self {
             ids: IdGenerator::new(cfg.seed),
+            limiter: RateLimiter::new(cfg.rate_limit_per_source),
             timers: transaction::timers(cfg.timer_t1_ms),
             cfg,
             legs: BTreeMap::new(),
@@ -327,7 +339,21 @@ impl Endpoint {
         data: &[u8],
         now_ms: u64,
     ) {
-        match message::parse(data) {
+        // Responses are not limited: they only match transactions we started.
+        if !data.starts_with(b"SIP/") {
+            match self.limiter.check(from.ip(), now_ms) {
+                Verdict::Allow => {}
+                Verdict::Refuse => return,
+                Verdict::RefuseFirst => {
+                    self.events.push_back(SipEvent::Malformed {
+                        from,
+                        reason: "request rate limit exceeded; dropping until it falls".into(),
+                    });
+                    return;
+                }
+            }
+        }
+        match message::parse_with(data, &self.cfg.limits) {
             Ok(message::Message::Request(request)) => {
                 self.handle_request(transport, from, request, now_ms)
             }
@@ -571,7 +597,11 @@ pub(super) fn response_destination(
     }
 }
 
-fn salvaged_destination(transport: TransportKind, from: SocketAddr, raw_via: &str) -> SocketAddr {
+pub(super) fn salvaged_destination(
+    transport: TransportKind,
+    from: SocketAddr,
+    raw_via: &str,
+) -> SocketAddr {
     let rport = raw_via.to_ascii_lowercase().contains(";rport");
     let sent_by = raw_via
         .split_whitespace()

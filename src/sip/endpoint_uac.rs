@@ -103,6 +103,7 @@ impl Endpoint {
                 cancel_sent: false,
                 cancel_deadline: None,
                 ack_2xx: None,
+                reinvite_pending: false,
             },
         );
         self.transitions.push_back(Transition {
@@ -196,7 +197,7 @@ impl Endpoint {
                 self.cancel(leg, now_ms)
             }
             (_, LegState::Terminating) => Ok(()),
-            (Role::Uas, LegState::Answered) => {
+            (_, LegState::Answered) => {
                 l.bye_after_ack = true;
                 Ok(())
             }

@@ -6,15 +6,15 @@ use std::net::SocketAddr;
 use super::body;
 use super::dialog::{Dialog, DialogId};
 use super::endpoint::{
-    method_is_known, response_destination, Endpoint, Leg, LegState, Purpose, Role, SipEvent,
-    TerminationReason, TxEntry,
+    method_is_known, response_destination, salvaged_destination, Endpoint, Leg, LegState, Purpose,
+    Role, SipEvent, TerminationReason, TxEntry,
 };
 use super::message::{self, default_reason, Method, Request};
 use super::sdp::Sdp;
 use super::transaction::{Transaction, TxKey};
 use super::{LegId, SipError, Transition, TransportKind};
 
-const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+pub(super) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO";
 const ACCEPT: &str = "application/sdp, application/isup, multipart/mixed";
 
 impl Endpoint {
@@ -32,8 +32,7 @@ impl Endpoint {
                 if let Some((bytes, via)) =
                     message::salvage_bad_request(&request.to_bytes(), &reason)
                 {
-                    let to = response_destination(transport, from, None);
-                    let _ = via;
+                    let to = salvaged_destination(transport, from, &via);
                     self.send(transport, to, bytes);
                 }
             }
@@ -94,13 +93,14 @@ impl Endpoint {
             Method::Cancel => self.on_cancel(transport, response_to, &request, now_ms),
             Method::Invite => {
                 if to_tag.is_some() {
-                    // Re-INVITE: no session modification support; the dialog stays up.
-                    let status = if self.dialog_of(&request).is_some() {
-                        488
-                    } else {
-                        481
-                    };
-                    self.reject_in_tx(transport, response_to, &request, status, &[], now_ms);
+                    match self.dialog_of(&request) {
+                        Some(leg) => {
+                            self.on_reinvite(leg, transport, response_to, &request, now_ms)
+                        }
+                        None => {
+                            self.reject_in_tx(transport, response_to, &request, 481, &[], now_ms)
+                        }
+                    }
                 } else {
                     self.on_invite(transport, from, response_to, request, now_ms);
                 }
@@ -112,6 +112,14 @@ impl Endpoint {
                     ("Accept".to_string(), ACCEPT.to_string()),
                 ];
                 self.reject_in_tx(transport, response_to, &request, 200, &extra, now_ms);
+            }
+            Method::Known(ref name) if name == "UPDATE" || name == "INFO" => {
+                match self.dialog_of(&request) {
+                    Some(leg) => {
+                        self.on_update_or_info(leg, transport, response_to, &request, now_ms)
+                    }
+                    None => self.reject_in_tx(transport, response_to, &request, 481, &[], now_ms),
+                }
             }
             ref other => {
                 let in_unknown_dialog = to_tag.is_some() && self.dialog_of(&request).is_none();
@@ -155,7 +163,7 @@ impl Endpoint {
     }
 
     /// Answer `request` from a new server transaction (so retransmissions are absorbed).
-    fn reject_in_tx(
+    pub(super) fn reject_in_tx(
         &mut self,
         transport: TransportKind,
         response_to: SocketAddr,
@@ -164,31 +172,46 @@ impl Endpoint {
         extra: &[(String, String)],
         now_ms: u64,
     ) {
+        self.reply_in_tx(transport, response_to, request, status, extra, None, now_ms);
+    }
+
+    /// Answer a request with a new server transaction that owns the response (retransmission
+    /// absorption, Timer J/H). Returns the response sent.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn reply_in_tx(
+        &mut self,
+        transport: TransportKind,
+        response_to: SocketAddr,
+        request: &Request,
+        status: u16,
+        extra: &[(String, String)],
+        body: Option<(&str, &[u8])>,
+        now_ms: u64,
+    ) -> Option<Vec<u8>> {
         let id = self.new_tx_id();
-        let Some((mut tx, out)) = Transaction::server(
+        let (mut tx, out) = Transaction::server(
             format!("tx-{id}"),
             request,
             transport,
             self.timers,
             now_ms,
             &mut self.transitions,
-        ) else {
-            return;
-        };
+        )?;
         let tag = (status > 100).then(|| self.ids.token());
         let mut first = out;
-        match message::build_response(
+        let sent = match message::build_response(
             request,
             status,
             default_reason(status),
             tag.as_deref(),
             extra,
-            None,
+            body,
         ) {
             Ok(response) => {
                 let more = tx.send_response(&response, now_ms, &mut self.transitions);
                 first.send.extend(more.send);
                 first.terminated |= more.terminated;
+                response.to_bytes()
             }
             Err(error) => {
                 // Never keep a transaction that can never answer.
@@ -196,9 +219,9 @@ impl Endpoint {
                     from: response_to,
                     reason: format!("cannot answer {status}: {error}"),
                 });
-                return;
+                return None;
             }
-        }
+        };
         let entry = TxEntry {
             tx,
             leg: None,
@@ -208,6 +231,7 @@ impl Endpoint {
             is_server: true,
         };
         self.insert_tx(id, entry, first, now_ms);
+        Some(sent)
     }
 
     fn on_invite(
@@ -220,6 +244,12 @@ impl Endpoint {
     ) {
         if request.max_forwards() == Some(0) {
             self.reject_in_tx(transport, response_to, &request, 483, &[], now_ms);
+            return;
+        }
+        // RFC 3261 §21.4.7, RFC 4475 §3.3.15: our answer is SDP, so an Accept without it gets 406.
+        if !request.accepts_sdp() {
+            let extra = vec![("Accept".to_string(), "application/sdp".to_string())];
+            self.reject_in_tx(transport, response_to, &request, 406, &extra, now_ms);
             return;
         }
         let parts = match request.content_type() {
@@ -269,6 +299,7 @@ impl Endpoint {
                 cancel_sent: false,
                 cancel_deadline: None,
                 ack_2xx: None,
+                reinvite_pending: false,
             },
         );
         self.transitions.push_back(Transition {
@@ -359,7 +390,11 @@ impl Endpoint {
 
     fn on_unmatched_ack(&mut self, request: &Request, now_ms: u64) {
         if let Some(leg) = self.dialog_of(request) {
-            self.ack_received(leg, now_ms);
+            // RFC 3261 §13.2.2.4: the ACK carries the CSeq number of the INVITE it acknowledges.
+            let acked = request.cseq().map(|(n, _)| n);
+            if acked.is_some() && acked == self.pending_2xx_cseq(leg) {
+                self.ack_received(leg, now_ms);
+            }
         }
     }
 
@@ -373,8 +408,12 @@ impl Endpoint {
         l.retransmit_at = None;
         l.ack_deadline = None;
         let bye = l.bye_after_ack;
+        let modification = std::mem::take(&mut l.reinvite_pending);
         self.set_leg_state(leg, LegState::Confirmed, "ACK received");
-        self.events.push_back(SipEvent::Acked { leg });
+        // The call above saw the first ACK; a re-INVITE's ACK only ends the modification.
+        if !modification {
+            self.events.push_back(SipEvent::Acked { leg });
+        }
         if bye {
             self.send_bye(leg, now_ms);
         }

@@ -81,7 +81,14 @@ impl StreamFramer {
         self.buffer.len()
     }
 
-    /// Append a chunk and return every message it completed, in order.
+    /// The error that made the stream unframeable, once one has.
+    pub fn failed(&self) -> Option<&FramingError> {
+        self.failed.as_ref()
+    }
+
+    /// Append a chunk and return every message it completed, in order. When the chunk completes some
+    /// messages and then breaks the framing, the messages are returned and the error is kept: see
+    /// [`StreamFramer::failed`]; every later push returns it.
     pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<Vec<u8>>, FramingError> {
         if let Some(error) = &self.failed {
             return Err(error.clone());
@@ -100,18 +107,18 @@ impl StreamFramer {
             }
             let Some(head_end) = find_blank_line(&self.buffer) else {
                 if self.buffer.len() > self.max_message {
-                    return Err(self.fail(FramingError::HeaderTooLong(self.max_message)));
+                    return self.fail(FramingError::HeaderTooLong(self.max_message), out);
                 }
                 break;
             };
             let head = self.buffer.get(..head_end).unwrap_or_default();
             let body_len = match content_length(head) {
                 Ok(n) => n,
-                Err(e) => return Err(self.fail(e)),
+                Err(e) => return self.fail(e, out),
             };
             let total = head_end + 4 + body_len;
             if total > self.max_message {
-                return Err(self.fail(FramingError::BodyTooLong(body_len)));
+                return self.fail(FramingError::BodyTooLong(body_len), out);
             }
             if self.buffer.len() < total {
                 break;
@@ -121,9 +128,20 @@ impl StreamFramer {
         Ok(out)
     }
 
-    fn fail(&mut self, error: FramingError) -> FramingError {
+    /// Messages completed before the error are still delivered (RFC 4475 §3.1.1.8: the trailing octets of
+    /// a stream must not cost the request before them).
+    fn fail(
+        &mut self,
+        error: FramingError,
+        done: Vec<Vec<u8>>,
+    ) -> Result<Vec<Vec<u8>>, FramingError> {
         self.failed = Some(error.clone());
-        error
+        self.buffer.clear();
+        if done.is_empty() {
+            Err(error)
+        } else {
+            Ok(done)
+        }
     }
 }
 

@@ -155,9 +155,42 @@ pub struct ParseError {
     pub reason: String,
 }
 
-/// Parse one message from a datagram or one framed stream message.
+/// Hardening limits applied while parsing (RFC 3261 §20 sets none; these bound the work and memory one
+/// message from an untrusted peer can cost). A message over a limit is refused like any unparseable one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseLimits {
+    /// Most header fields in one message.
+    pub max_headers: usize,
+    /// Largest single header field in bytes, folded lines included.
+    pub max_header_bytes: usize,
+    /// Largest body in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ParseLimits {
+    /// 256 header fields of at most 8 KiB each and a 64 KiB body.
+    fn default() -> Self {
+        Self {
+            max_headers: 256,
+            max_header_bytes: 8 * 1024,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Parse one message from a datagram or one framed stream message, with the default limits.
 pub fn parse(data: &[u8]) -> Result<Message, ParseError> {
-    let limits = Limits::stream();
+    parse_with(data, &ParseLimits::default())
+}
+
+/// Parse one message under the given limits.
+pub fn parse_with(data: &[u8], limits: &ParseLimits) -> Result<Message, ParseError> {
+    let limits = Limits {
+        max_headers: limits.max_headers,
+        max_header_bytes: limits.max_header_bytes,
+        max_body_bytes: limits.max_body_bytes,
+        ..Limits::stream()
+    };
     match sipx::parse_datagram(data.to_vec().into(), &limits) {
         Ok(sipx::Message::Request(inner)) => Ok(Message::Request(Request { inner })),
         Ok(sipx::Message::Response(inner)) => Ok(Message::Response(Response { inner })),
@@ -299,6 +332,32 @@ impl Request {
             self.inner.uri.scheme(),
             sipx::Scheme::Sip | sipx::Scheme::Sips | sipx::Scheme::Tel
         )
+    }
+
+    /// Whether a response to this request may carry an SDP body (RFC 3261 §20.1): true without an
+    /// Accept header, otherwise only when a media range with a non-zero q covers `application/sdp`.
+    /// An empty Accept means no format is acceptable.
+    pub fn accepts_sdp(&self) -> bool {
+        let values: Vec<String> = self
+            .inner
+            .headers
+            .get_all(&HeaderName::Accept)
+            .map(|hd| lossy(&hd.value()))
+            .collect();
+        if values.is_empty() {
+            return true;
+        }
+        values.iter().flat_map(|v| v.split(',')).any(|range| {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+            let refused = parts.any(|p| {
+                p.split_once('=').is_some_and(|(k, v)| {
+                    k.trim().eq_ignore_ascii_case("q")
+                        && v.trim().parse::<f32>().is_ok_and(|q| q <= 0.0)
+                })
+            });
+            !refused && matches!(media.as_str(), "application/sdp" | "application/*" | "*/*")
+        })
     }
 
     /// Max-Forwards, if present and valid.
@@ -537,6 +596,7 @@ pub fn default_reason(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        406 => "Not Acceptable",
         408 => "Request Timeout",
         415 => "Unsupported Media Type",
         420 => "Bad Extension",
@@ -560,8 +620,8 @@ pub fn default_reason(status: u16) -> &'static str {
     }
 }
 
-/// A 400 built from the raw lines of a request the parser refused, when Via and CSeq (and the
-/// other headers a response copies) can still be found (RFC 3261 §8.2: answer if routable).
+/// A 400 built from the raw lines of a request the parser refused, when Via and CSeq can still be
+/// found (From, To and Call-ID are copied when present) (RFC 3261 §8.2: answer if routable).
 /// Returns the response bytes and the raw top Via value (for choosing where to send it).
 pub fn salvage_bad_request(data: &[u8], reason: &str) -> Option<(Vec<u8>, String)> {
     let text = std::str::from_utf8(data).ok()?;
@@ -596,7 +656,9 @@ pub fn salvage_bad_request(data: &[u8], reason: &str) -> Option<(Vec<u8>, String
         }
         copied.push((canonical, value.to_string()));
     }
-    for required in ["Via", "From", "To", "Call-ID", "CSeq"] {
+    // Via routes the response and CSeq names the transaction; a request missing From, To or Call-ID
+    // still deserves its 400 (RFC 4475 §3.3.1), which then copies only what is there.
+    for required in ["Via", "CSeq"] {
         if !copied.iter().any(|(n, _)| *n == required) {
             return None;
         }

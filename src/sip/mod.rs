@@ -7,14 +7,17 @@
 //!
 //! Module map: [`message`] (parse/build wrapper), [`body`] (SDP and SIP-I multipart bodies),
 //! [`sdp`] (RFC 4566 offer/answer subset), `transaction` (timers around the §17 machines),
-//! [`dialog`] (RFC 3261 §12 dialog state), [`endpoint`] (the API), [`framing`] (TCP framing).
+//! [`dialog`] (RFC 3261 §12 dialog state), [`endpoint`] (the API), [`framing`] (TCP framing),
+//! `limits` (per-source rate limit).
 
 pub mod body;
 pub mod dialog;
 pub mod endpoint;
+pub(crate) mod endpoint_dialog;
 mod endpoint_uac;
 mod endpoint_uas;
 pub mod framing;
+mod limits;
 pub mod message;
 pub mod sdp;
 mod transaction;

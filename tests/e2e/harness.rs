@@ -110,6 +110,8 @@ pub struct RigOptions {
     pub trunk_extra: String,
     /// Through an STP instead of tandem connecting to ss7sim directly.
     pub stp: Option<Stp>,
+    /// Extra TOML appended to the `[sip]` section.
+    pub sip_extra: String,
 }
 
 impl Default for RigOptions {
@@ -120,6 +122,7 @@ impl Default for RigOptions {
             dialplan: None,
             trunk_extra: String::new(),
             stp: None,
+            sip_extra: String::new(),
         }
     }
 }
@@ -182,6 +185,7 @@ impl Rig {
             r#"
 [sip]
 listen = "{sip}"
+{sip_extra}
 
 [event_log]
 path = {log:?}
@@ -203,6 +207,7 @@ cic_last = 31
             log = log.display().to_string(),
             transport = options.transport.name(),
             extra = options.trunk_extra,
+            sip_extra = options.sip_extra,
         );
         let config_path = dir.path().join("tandem.toml");
         std::fs::write(&config_path, config).expect("write config");

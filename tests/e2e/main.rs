@@ -3,8 +3,10 @@
 
 mod harness;
 
+mod dialog;
 mod isup_to_sip;
 mod malformed;
 mod replay;
+mod rfc4475;
 mod sip_to_isup;
 mod wire;

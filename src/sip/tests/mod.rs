@@ -8,6 +8,7 @@ use super::endpoint::{Endpoint, EndpointConfig, OutgoingInvite, SipEvent, Transm
 use super::message::{self, Message};
 use super::{LegId, TransportKind};
 
+mod dialog;
 mod robustness;
 mod uac;
 mod uas;
