@@ -70,6 +70,11 @@ enum Command {
         #[arg(long)]
         transitions: bool,
     },
+    /// Check, test and reload dialplans.
+    Dialplan {
+        #[command(subcommand)]
+        command: tandem::dialplan_cli::DialplanCommand,
+    },
     /// Decode an M3UA or ISUP message given as hex (`-` reads hex from stdin).
     Decode {
         /// The bytes are an M3UA message (default: guess from the first octet).
@@ -109,6 +114,7 @@ fn main() -> ExitCode {
             call,
             transitions,
         } => run_trace(&log, call.as_deref(), transitions),
+        Command::Dialplan { command } => tandem::dialplan_cli::run(command),
         Command::Decode {
             m3ua,
             isup,

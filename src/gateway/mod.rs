@@ -406,4 +406,6 @@ fn events_transport(transport: crate::sip::TransportKind) -> SipTransport {
 }
 
 #[cfg(test)]
+mod routing_tests;
+#[cfg(test)]
 mod tests;

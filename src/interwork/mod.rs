@@ -7,7 +7,7 @@
 //! dialplan (waiting for ENUM answers without blocking other calls) and walks a decision's route list.
 
 pub mod call;
-mod iam;
+pub(crate) mod iam;
 pub mod numbers;
 pub mod tables;
 

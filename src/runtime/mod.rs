@@ -5,6 +5,7 @@
 
 mod clock;
 mod enum_backend;
+mod reload;
 mod sctp_link;
 mod setup;
 mod sip_transport;
@@ -141,6 +142,7 @@ pub async fn run(
     for trunk in &config.trunks {
         tasks.spawn(sctp_link::supervise(trunk.clone(), feed.clone()));
     }
+    tasks.spawn(reload::watch(config.clone(), feed.clone()));
 
     let mut state = LoopState {
         writer,
