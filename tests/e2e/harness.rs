@@ -81,6 +81,10 @@ pub struct RigOptions {
     pub dialplan: Option<String>,
     /// Extra TOML appended to the trunk section.
     pub trunk_extra: String,
+    /// Extra TOML lines in the `[dialplan]` section.
+    pub dialplan_extra: String,
+    /// Extra TOML sections (e.g. `[enum]`) placed before the trunk.
+    pub config_extra: String,
 }
 
 impl Default for RigOptions {
@@ -90,6 +94,8 @@ impl Default for RigOptions {
             transport: Transport::Udp,
             dialplan: None,
             trunk_extra: String::new(),
+            dialplan_extra: String::new(),
+            config_extra: String::new(),
         }
     }
 }
@@ -133,7 +139,8 @@ listen = "{sip}"
 path = {log:?}
 
 [dialplan]
-{dialplan_line}
+{dialplan_line}{dialplan_extra}
+{config_extra}
 [[trunk]]
 name = "pstn"
 transport = "{transport}"
@@ -149,6 +156,8 @@ cic_last = 31
             log = log.display().to_string(),
             transport = options.transport.name(),
             extra = options.trunk_extra,
+            dialplan_extra = options.dialplan_extra,
+            config_extra = options.config_extra,
         );
         let config_path = dir.path().join("tandem.toml");
         std::fs::write(&config_path, config).expect("write config");
@@ -212,6 +221,11 @@ cic_last = 31
             |stats| stats["asp_active"] == Value::Bool(true),
         );
         rig
+    }
+
+    /// Process id of the running tandem.
+    pub fn tandem_pid(&self) -> Option<u32> {
+        self.tandem.as_ref().map(Child::id)
     }
 
     /// The exchange's statistics file, parsed.

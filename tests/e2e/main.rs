@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod dialplans;
 mod isup_to_sip;
 mod malformed;
 mod replay;
