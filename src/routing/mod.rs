@@ -8,6 +8,7 @@
 
 mod decision;
 pub mod dialplan;
+pub mod dns_wire;
 pub mod enum_dns;
 pub mod fixtures;
 pub mod tables;

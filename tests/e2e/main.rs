@@ -4,6 +4,7 @@
 mod harness;
 
 mod dialplans;
+mod enum_dns;
 mod isup_to_sip;
 mod malformed;
 mod replay;
