@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod decode;
+pub mod dialplan_cli;
 pub mod events;
 pub mod gateway;
 pub mod hex;

@@ -76,6 +76,11 @@ enum Command {
         /// The event log.
         log: PathBuf,
     },
+    /// Check, test and reload dialplans.
+    Dialplan {
+        #[command(subcommand)]
+        command: tandem::dialplan_cli::DialplanCommand,
+    },
     /// Decode an M3UA or ISUP message given as hex (`-` reads hex from stdin).
     Decode {
         /// The bytes are an M3UA message (default: guess from the first octet).
@@ -137,6 +142,7 @@ fn main() -> ExitCode {
             transitions,
         } => run_trace(&log, call.as_deref(), transitions),
         Command::Links { log } => run_links(&log),
+        Command::Dialplan { command } => tandem::dialplan_cli::run(command),
         Command::Decode {
             m3ua,
             isup,

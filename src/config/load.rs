@@ -182,6 +182,20 @@ fn validate(v: &Validator<'_>, config: &Config) -> Result<(), ConfigError> {
     if config.event_log.batch_size == 0 {
         return Err(v.error(Table("event_log"), "batch_size", "must be above 0".into()));
     }
+    if !(1..=127).contains(&config.dialplan.failure_cause) {
+        return Err(v.error(
+            Table("dialplan"),
+            "failure_cause",
+            "must be a Q.850 cause, 1..=127".into(),
+        ));
+    }
+    if config.enum_lookup.suffixes.is_empty() {
+        return Err(v.error(
+            Table("enum"),
+            "suffixes",
+            "needs at least one suffix".into(),
+        ));
+    }
     if config.dialplan.max_operations == 0 {
         return Err(v.error(
             Table("dialplan"),

@@ -39,6 +39,9 @@ pub struct Config {
     pub event_log: EventLogConfig,
     /// Routing script.
     pub dialplan: DialplanConfig,
+    /// ENUM lookups.
+    #[serde(rename = "enum")]
+    pub enum_lookup: EnumConfig,
     /// Trunk groups toward ISUP (`[[trunk]]`); at least one.
     #[serde(rename = "trunk")]
     pub trunks: Vec<TrunkConfig>,
@@ -92,8 +95,54 @@ pub struct EventLogConfig {
 pub struct DialplanConfig {
     /// Script file (relative to the config file); `None` uses the embedded `dialplans/default.rhai`.
     pub path: Option<PathBuf>,
-    /// Rhai operations allowed per routing decision.
+    /// Rhai operations allowed per routing decision: the deterministic per-call time budget.
     pub max_operations: u64,
+    /// Lookup tables (CSV or TOML, relative to the config file), each named after its file stem.
+    pub tables: Vec<PathBuf>,
+    /// Q.850 cause a call is released with when the script fails (error, limit, bad decision).
+    pub failure_cause: u8,
+    /// Causes (from a REL before ACM) after which the next route of the decision is tried.
+    pub retry_causes: Vec<u8>,
+    /// SIP final statuses after which the next route of the decision is tried.
+    pub retry_statuses: Vec<u16>,
+    /// Offset of local time from UTC in minutes, for `view.hour`, `view.time`, `view.weekday`.
+    pub utc_offset_minutes: i32,
+    /// Reload the script and tables when their files change (checked every second).
+    pub watch: bool,
+}
+
+/// `[enum]`: ENUM (RFC 6116) lookups for `enum_lookup`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnumConfig {
+    /// Domain suffixes tried in order (e164.arpa, private trees); the first that does not answer NXDOMAIN wins.
+    pub suffixes: Vec<String>,
+    /// Zone files of the embedded backend (relative to the config file); used when `servers` is empty.
+    pub zones: Vec<PathBuf>,
+    /// DNS servers (`ip:port`) to query instead of the zone files.
+    pub servers: Vec<SocketAddr>,
+    /// Time a DNS query may take before the lookup counts as failed.
+    pub timeout_ms: u64,
+    /// Longest time any answer is cached, whatever its TTL.
+    pub max_ttl_s: u64,
+    /// How long a failed lookup (timeout, SERVFAIL) is remembered (0: not at all).
+    pub failure_ttl_s: u64,
+    /// Most cached domains.
+    pub cache_size: usize,
+}
+
+impl Default for EnumConfig {
+    fn default() -> Self {
+        EnumConfig {
+            suffixes: vec!["e164.arpa".to_string()],
+            zones: Vec::new(),
+            servers: Vec::new(),
+            timeout_ms: 2000,
+            max_ttl_s: 86_400,
+            failure_ttl_s: 0,
+            cache_size: 100_000,
+        }
+    }
 }
 
 impl DialplanConfig {
@@ -293,6 +342,12 @@ impl Default for DialplanConfig {
         DialplanConfig {
             path: None,
             max_operations: 100_000,
+            tables: Vec::new(),
+            failure_cause: 41,
+            retry_causes: vec![34, 38, 41, 42, 44, 47],
+            retry_statuses: vec![408, 480, 500, 502, 503, 504],
+            utc_offset_minutes: 0,
+            watch: true,
         }
     }
 }
@@ -351,6 +406,7 @@ impl Default for Config {
             media: MediaConfig::default(),
             event_log: EventLogConfig::default(),
             dialplan: DialplanConfig::default(),
+            enum_lookup: EnumConfig::default(),
             trunks: vec![TrunkConfig::default()],
         }
     }
@@ -384,6 +440,13 @@ impl Config {
                         });
                     }
                     config.dialplan.path = Some(resolved);
+                }
+                let base = path.parent().unwrap_or(Path::new("")).to_path_buf();
+                for table in &mut config.dialplan.tables {
+                    *table = base.join(&*table);
+                }
+                for zone in &mut config.enum_lookup.zones {
+                    *zone = base.join(&*zone);
                 }
                 Ok(config)
             }
@@ -442,15 +505,36 @@ impl Config {
         }
     }
 
-    /// Reads and compiles the configured dialplan.
+    /// The dialplan's tables as `(file name, text)`.
+    pub fn dialplan_tables(&self) -> Result<Vec<(String, String)>, ConfigError> {
+        self.dialplan
+            .tables
+            .iter()
+            .map(|path| {
+                let name = path.display().to_string();
+                let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
+                    file: name.clone(),
+                    line: None,
+                    key: "dialplan.tables".to_string(),
+                    message: format!("cannot read table: {err}"),
+                })?;
+                Ok((name, text))
+            })
+            .collect()
+    }
+
+    /// Reads and compiles the configured dialplan with its tables.
     pub fn compile_dialplan(&self) -> Result<Dialplan, ConfigError> {
         let (name, source) = self.dialplan_source()?;
-        Dialplan::compile(&name, &source, self.dialplan.limits()).map_err(|err| ConfigError {
-            file: name,
-            line: None,
-            key: "dialplan.path".to_string(),
-            message: err.to_string(),
-        })
+        let tables = self.dialplan_tables()?;
+        Dialplan::compile_with_tables(&name, &source, &tables, self.dialplan.limits()).map_err(
+            |err| ConfigError {
+                file: name,
+                line: None,
+                key: "dialplan.path".to_string(),
+                message: err.to_string(),
+            },
+        )
     }
 }
 

@@ -67,6 +67,9 @@ pub struct Setup {
     pub config: String,
     /// The dialplan script in force.
     pub dialplan: SourceText,
+    /// The dialplan's lookup tables (CSV/TOML), named by file.
+    #[serde(default)]
+    pub dialplan_tables: Vec<SourceText>,
     /// Every mapping profile the trunks use.
     pub mappings: Vec<SourceText>,
 }
@@ -118,6 +121,23 @@ pub enum Input {
     },
     /// The runtime woke the core because the deadline it asked for has passed.
     Timeout,
+    /// The answer to an [`Output::EnumQuery`] (or a timeout, as a failed answer).
+    EnumAnswer {
+        /// The query's id.
+        id: u64,
+        /// The domain asked for.
+        domain: String,
+        /// What the backend said.
+        answer: crate::routing::enum_dns::EnumAnswer,
+    },
+    /// A new dialplan to use for new calls (file change, `tandem dialplan reload`). The core compiles it and
+    /// refuses it, keeping the old one, when it does not compile.
+    DialplanReload {
+        /// The script.
+        dialplan: SourceText,
+        /// Its tables.
+        tables: Vec<SourceText>,
+    },
 }
 
 /// A state change inside the core: the one door every machine goes through.
@@ -173,6 +193,13 @@ pub enum Output {
     Timer {
         /// Deadline on the core's clock.
         at_ms: Option<u64>,
+    },
+    /// Look up the NAPTR records of an ENUM domain (RFC 6116); answer with [`Input::EnumAnswer`].
+    EnumQuery {
+        /// Id to quote in the answer.
+        id: u64,
+        /// The domain (`4.3.2.1.e164.arpa`).
+        domain: String,
     },
     /// A line for the operator: why a call failed, what was malformed.
     Log {

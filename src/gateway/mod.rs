@@ -12,6 +12,7 @@ mod driver;
 mod trunk;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 
 use thiserror::Error;
 
@@ -21,6 +22,7 @@ pub(crate) use trunk::Trunk;
 use crate::config::Config;
 use crate::events::{EventKind, Input, LogLevel, Output, Payload, Setup, SipTransport, Transition};
 use crate::interwork::call::Call;
+use crate::routing::enum_dns::EnumCache;
 use crate::routing::Dialplan;
 use crate::sip::{Endpoint, EndpointConfig, LegId};
 
@@ -42,7 +44,10 @@ pub enum GatewayError {
 pub struct Gateway {
     pub(crate) config: Config,
     pub(crate) sip: Endpoint,
-    pub(crate) dialplan: Dialplan,
+    pub(crate) dialplan: Arc<Dialplan>,
+    pub(crate) enum_cache: EnumCache,
+    pub(crate) enum_queries: HashMap<u64, crate::interwork::EnumQuery>,
+    pub(crate) next_query: u64,
     pub(crate) trunks: Vec<Trunk>,
     pub(crate) calls: BTreeMap<u64, Call>,
     pub(crate) legs: HashMap<LegId, u64>,
@@ -60,9 +65,15 @@ impl Gateway {
     pub fn new(setup: &Setup) -> Result<Gateway, GatewayError> {
         let config = Config::from_toml_str("setup", &setup.config)
             .map_err(|e| GatewayError::Config(e.to_string()))?;
-        let dialplan = Dialplan::compile(
+        let tables: Vec<(String, String)> = setup
+            .dialplan_tables
+            .iter()
+            .map(|t| (t.name.clone(), t.text.clone()))
+            .collect();
+        let dialplan = Dialplan::compile_with_tables(
             &setup.dialplan.name,
             &setup.dialplan.text,
+            &tables,
             config.dialplan.limits(),
         )
         .map_err(|e| GatewayError::Dialplan(e.to_string()))?;
@@ -88,10 +99,18 @@ impl Gateway {
             rate_limit_per_source: config.sip.rate_limit_per_source,
             ..EndpointConfig::new(config.sip.listen)
         });
+        let enum_cache = EnumCache::new(
+            config.enum_lookup.failure_ttl_s.saturating_mul(1000),
+            config.enum_lookup.max_ttl_s.saturating_mul(1000),
+            config.enum_lookup.cache_size.max(1),
+        );
         Ok(Gateway {
             config,
             sip,
-            dialplan,
+            dialplan: Arc::new(dialplan),
+            enum_cache,
+            enum_queries: HashMap::new(),
+            next_query: 0,
             trunks,
             calls: BTreeMap::new(),
             legs: HashMap::new(),
@@ -158,6 +177,10 @@ impl Gateway {
                     trunk.handle_timeout(now_ms);
                 }
             }
+            Input::EnumAnswer { id, domain, answer } => {
+                self.handle_enum_answer(*id, domain, answer)
+            }
+            Input::DialplanReload { dialplan, tables } => self.reload_dialplan(dialplan, tables),
         }
         self.pump();
         let deadline = self.next_deadline();
@@ -182,6 +205,22 @@ impl Gateway {
     fn next_deadline(&self) -> Option<u64> {
         let trunks = self.trunks.iter().filter_map(Trunk::poll_timeout);
         self.sip.poll_timeout().into_iter().chain(trunks).min()
+    }
+
+    /// The name of the dialplan new calls use.
+    pub fn dialplan_name(&self) -> &str {
+        self.dialplan.name()
+    }
+
+    /// Domains in the ENUM cache.
+    pub fn enum_cache_len(&self) -> usize {
+        self.enum_cache.len()
+    }
+
+    /// The core's time shifted to local time (`[dialplan] utc_offset_minutes`), for the call view.
+    pub(crate) fn local_time_ms(&self) -> u64 {
+        let offset = i64::from(self.config.dialplan.utc_offset_minutes) * 60_000;
+        self.now.saturating_add_signed(offset)
     }
 
     /// Number of calls in progress.
@@ -323,7 +362,7 @@ impl Gateway {
         self.push_call_event(self.current, kind);
     }
 
-    fn push_call_event(&mut self, call: Option<u64>, kind: EventKind) {
+    pub(crate) fn push_call_event(&mut self, call: Option<u64>, kind: EventKind) {
         let id = call.map(call_id);
         if self.input_call.is_none() {
             self.input_call.clone_from(&id);
@@ -377,5 +416,7 @@ fn events_transport(transport: crate::sip::TransportKind) -> SipTransport {
     }
 }
 
+#[cfg(test)]
+mod routing_tests;
 #[cfg(test)]
 mod tests;

@@ -15,31 +15,38 @@ use crate::sigtran::m3ua::{
     Asp, AspConfig, AspEvent, M3uaMessage, MessageType, ProtocolData, Role,
 };
 
-const PEER: &str = "127.0.0.1:5099";
+pub(super) const PEER: &str = "127.0.0.1:5099";
 
-struct Exchange {
+pub(super) struct Exchange {
     asp: Asp,
     isup: CallControl,
     /// Whether the exchange sends ACM for an incoming IAM (false: it stays silent, so T7 runs out).
-    alerts: bool,
+    pub(super) alerts: bool,
+    /// Called numbers (ISUP digits) starting with this prefix are released with this cause instead of alerted.
+    pub(super) release: Option<(String, u8)>,
 }
 
-struct Bench {
-    driver: Driver,
-    exchange: Exchange,
-    now: u64,
+pub(super) struct Bench {
+    pub(super) driver: Driver,
+    pub(super) exchange: Exchange,
+    pub(super) now: u64,
     /// Everything the gateway produced, in order.
-    log: Vec<Event>,
+    pub(super) log: Vec<Event>,
     /// SIP the gateway sent.
-    sip_out: Vec<String>,
+    pub(super) sip_out: Vec<String>,
     /// ISUP the exchange received.
-    isup_in: Vec<IsupMessage>,
+    pub(super) isup_in: Vec<IsupMessage>,
 }
 
 impl Bench {
-    fn new() -> Bench {
+    pub(super) fn new() -> Bench {
         let config = Config::default_embedded();
         let setup = build_setup(&config, 7).expect("setup");
+        Bench::with_setup(setup)
+    }
+
+    /// A bench whose gateway starts from `setup` (its one trunk must be "pstn").
+    pub(super) fn with_setup(setup: crate::events::Setup) -> Bench {
         let (driver, log) = Driver::start(setup, 1_000).expect("driver");
         let asp_config = AspConfig {
             role: Role::Sgp,
@@ -49,6 +56,7 @@ impl Bench {
             asp: Asp::new(asp_config),
             isup: CallControl::new(CallControlConfig::new(1, 31)).expect("call control"),
             alerts: true,
+            release: None,
         };
         let mut bench = Bench {
             driver,
@@ -66,7 +74,7 @@ impl Bench {
     }
 
     /// Feeds one input and then shuttles M3UA between the gateway and the exchange until both are quiet.
-    fn feed(&mut self, input: Input) {
+    pub(super) fn feed(&mut self, input: Input) {
         let mut inputs = vec![input];
         while let Some(input) = inputs.pop() {
             let events = self.driver.feed(input, self.now);
@@ -101,6 +109,17 @@ impl Bench {
             }
             while let Some(event) = self.exchange.isup.poll_event() {
                 progressed = true;
+                if let CallEvent::IncomingSetup { cic, iam } = &event {
+                    let digits = crate::interwork::iam::called_address(iam)
+                        .map(|a| a.digits)
+                        .unwrap_or_default();
+                    if let Some((prefix, cause)) = &self.exchange.release {
+                        if digits.starts_with(prefix.as_str()) {
+                            let _ = self.exchange.isup.release(*cic, *cause, self.now);
+                            continue;
+                        }
+                    }
+                }
                 if let (CallEvent::IncomingSetup { cic, .. }, true) = (event, self.exchange.alerts)
                 {
                     // Called party status "subscriber free" (Q.763 §3.5 b): RFC 3398 maps it to 180.
@@ -139,7 +158,7 @@ impl Bench {
         inputs
     }
 
-    fn sip(&mut self, text: &str) {
+    pub(super) fn sip(&mut self, text: &str) {
         self.sip_bytes(text.as_bytes());
     }
 
@@ -153,7 +172,7 @@ impl Bench {
     }
 
     /// Moves the clock on and lets every deadline that passed fire.
-    fn advance(&mut self, ms: u64) {
+    pub(super) fn advance(&mut self, ms: u64) {
         let target = self.now + ms;
         while let Some(deadline) = self.driver.poll_timeout().filter(|d| *d <= target) {
             self.now = deadline.max(self.now);
@@ -174,7 +193,7 @@ impl Bench {
             .collect()
     }
 
-    fn logs(&self) -> Vec<String> {
+    pub(super) fn logs(&self) -> Vec<String> {
         self.log
             .iter()
             .filter_map(|e| match &e.kind {
@@ -185,7 +204,7 @@ impl Bench {
     }
 }
 
-fn invite(number: &str, branch: &str) -> String {
+pub(super) fn invite(number: &str, branch: &str) -> String {
     let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 30000 RTP/AVP 8 0\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n";
     format!(
         "INVITE sip:{number}@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {PEER};branch=z9hG4bK{branch};rport\r\nMax-Forwards: 70\r\nFrom: <sip:+4940555@127.0.0.1>;tag=a{branch}\r\nTo: <sip:{number}@127.0.0.1>\r\nCall-ID: {branch}@test\r\nCSeq: 1 INVITE\r\nContact: <sip:caller@{PEER}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",

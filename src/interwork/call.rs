@@ -1,7 +1,12 @@
 //! One interworking call: which SIP leg and which circuit it joins, how far it has got, and which side is done.
 //! State changes go through [`Gateway::set_call_state`], the one door that records them.
 
+use std::collections::VecDeque;
+
+use super::routing::PendingRouting;
+use super::sip_side::IncomingInvite;
 use crate::gateway::Gateway;
+use crate::routing::{CallView, Route};
 use crate::sip::{LegId, Sdp};
 
 /// Which side placed the call.
@@ -74,6 +79,14 @@ pub struct Call {
     pub acm_sent: bool,
     /// Whether answered before clearing started.
     pub was_answered: bool,
+    /// What the dialplan saw (kept for the routes still to try).
+    pub(crate) view: Option<Box<CallView>>,
+    /// The INVITE of a SIP-originated call (kept for the routes still to try).
+    pub(crate) invite: Option<Box<IncomingInvite>>,
+    /// Routes of the decision not tried yet, in order.
+    pub(crate) routes: VecDeque<Route>,
+    /// The dialplan run waiting for lookups, while the call is in [`CallState::Routing`].
+    pub(crate) routing: Option<Box<PendingRouting>>,
 }
 
 impl Call {
@@ -91,6 +104,10 @@ impl Call {
             offer: None,
             acm_sent: false,
             was_answered: false,
+            view: None,
+            invite: None,
+            routes: VecDeque::new(),
+            routing: None,
         }
     }
 }

@@ -8,7 +8,7 @@ use super::tables::ReleaseReason;
 use crate::events::LogLevel;
 use crate::gateway::Gateway;
 use crate::isup::{CallEvent, Cic, IsupMessage};
-use crate::routing::{CallView, RouteDecision};
+use crate::routing::CallView;
 use crate::sigtran::m3ua::AspEvent;
 use crate::sip::{OutgoingInvite, Sdp, TransportKind};
 
@@ -345,6 +345,9 @@ impl Gateway {
         let Some(number) = self.call_of_cic(trunk, cic) else {
             return;
         };
+        if self.retry_after_release(number, cause) {
+            return;
+        }
         // Call control answered the REL with RLC already.
         if let Some(call) = self.calls.get_mut(&number) {
             call.isup_done = true;
@@ -385,49 +388,27 @@ impl Gateway {
             .unwrap_or_default();
         let restricted = calling.as_ref().is_some_and(|(_, restricted)| *restricted);
         let view = CallView {
+            call_id: crate::gateway::call_id(number),
             called: called_user,
-            calling: calling_user.clone(),
+            calling: calling_user,
             called_noa: noa_name(&called).into(),
+            presentation_restricted: restricted,
             source: "isup".into(),
             trunk: self.trunks[trunk].name.clone(),
+            from_uri: String::new(),
             headers: Vec::new(),
+            time_ms: self.local_time_ms(),
         };
-        match self.dialplan.route(&view) {
-            Err(error) => {
-                self.log(LogLevel::Error, format!("dialplan failed: {error}"));
-                self.release_circuit(number, ReleaseReason::DialplanError, "dialplan error");
-            }
-            Ok(RouteDecision::Reject { cause }) => {
-                self.log(
-                    LogLevel::Info,
-                    format!("dialplan rejected the call with cause {cause}"),
-                );
-                self.release_circuit_with_cause(number, cause, "dialplan rejected");
-            }
-            Ok(RouteDecision::Trunk { trunk, .. }) => {
-                self.log(
-                    LogLevel::Error,
-                    format!(
-                        "dialplan routed an ISUP call to trunk {trunk}; transit is not supported"
-                    ),
-                );
-                self.release_circuit(number, ReleaseReason::NoRoute, "no route");
-            }
-            // The target URI carries the called party; a `called` rewrite only matters for trunk routes.
-            Ok(RouteDecision::Sip { uri, calling, .. }) => {
-                let calling = calling.unwrap_or(calling_user);
-                self.send_invite(number, &uri, &calling, restricted);
-            }
-        }
+        self.start_routing(number, view);
     }
 
-    fn send_invite(&mut self, number: u64, uri: &str, calling: &str, restricted: bool) {
+    pub(crate) fn send_invite(&mut self, number: u64, uri: &str, calling: &str, restricted: bool) {
         let Some(destination) = crate::sip::socket_addr_of_uri(uri) else {
             self.log(
                 LogLevel::Error,
                 format!("dialplan target {uri:?} has no IP address and port tandem can send to"),
             );
-            return self.release_circuit(number, ReleaseReason::NoRoute, "unusable SIP target");
+            return self.route_failed(number, ReleaseReason::NoRoute);
         };
         let local = self.config.sip.listen;
         let media = &self.config.media;
@@ -473,7 +454,7 @@ impl Gateway {
             }
             Err(error) => {
                 self.log(LogLevel::Error, format!("cannot send INVITE: {error}"));
-                self.release_circuit(number, ReleaseReason::NoRoute, "INVITE failed");
+                self.route_failed(number, ReleaseReason::NoRoute);
             }
         }
     }

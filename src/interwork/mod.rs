@@ -3,12 +3,16 @@
 //! events, IAM profile) that are data in `mappings/`, never code.
 //!
 //! The call logic lives in `impl Gateway` blocks split by the side an event comes from: [`sip_side`] handles what
-//! the SIP endpoint reports, [`isup_side`] what ISUP call control and the M3UA ASP report.
+//! the SIP endpoint reports, [`isup_side`] what ISUP call control and the M3UA ASP report, `routing` runs the
+//! dialplan (waiting for ENUM answers without blocking other calls) and walks a decision's route list.
 
 pub mod call;
-mod iam;
+pub(crate) mod iam;
 pub mod numbers;
 pub mod tables;
 
 mod isup_side;
+mod routing;
+
+pub(crate) use routing::EnumQuery;
 mod sip_side;

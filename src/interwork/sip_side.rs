@@ -9,21 +9,23 @@ use crate::events::LogLevel;
 use crate::gateway::Gateway;
 use crate::isup::codec::EventInformation;
 use crate::isup::{IsupMessage, MessageType as IsupType};
-use crate::routing::{CallView, RouteDecision};
+use crate::routing::CallView;
 use crate::sip::{LegId, Sdp, SipEvent};
 
 /// The numbers routing settled on, and whether they are still the ones of an encapsulated IAM (whose
 /// parameters then go out unchanged).
-struct ChosenNumbers {
-    called: String,
-    calling: String,
-    keep_encapsulated_called: bool,
-    keep_encapsulated_calling: bool,
+pub(crate) struct ChosenNumbers {
+    pub(crate) called: String,
+    pub(crate) calling: String,
+    pub(crate) keep_encapsulated_called: bool,
+    pub(crate) keep_encapsulated_calling: bool,
 }
 
 /// The parts of an incoming INVITE the call logic reads.
-struct IncomingInvite {
+#[derive(Debug, Clone)]
+pub(crate) struct IncomingInvite {
     leg: LegId,
+    from_uri: String,
     request_uri: String,
     called_user: Option<String>,
     from_user: Option<String>,
@@ -32,14 +34,18 @@ struct IncomingInvite {
     sdp: Option<Sdp>,
     isup_body: Option<Vec<u8>>,
     headers: Vec<(String, String)>,
+    /// The called number came from an encapsulated IAM (SIP-I).
+    pub(crate) encapsulated_called: bool,
+    /// The calling number came from an encapsulated IAM (SIP-I).
+    pub(crate) encapsulated_calling: bool,
 }
 
-impl Gateway {
-    /// Dispatches one event of the SIP endpoint.
-    pub(crate) fn handle_sip_event(&mut self, event: SipEvent) {
+impl IncomingInvite {
+    fn from_event(event: SipEvent) -> IncomingInvite {
         match event {
             SipEvent::IncomingInvite {
                 leg,
+                from_uri,
                 request_uri,
                 called_user,
                 from_user,
@@ -49,8 +55,9 @@ impl Gateway {
                 isup_body,
                 headers,
                 ..
-            } => self.incoming_invite(IncomingInvite {
+            } => IncomingInvite {
                 leg,
+                from_uri,
                 request_uri,
                 called_user,
                 from_user,
@@ -59,7 +66,35 @@ impl Gateway {
                 sdp,
                 isup_body,
                 headers,
-            }),
+                encapsulated_called: false,
+                encapsulated_calling: false,
+            },
+            // Only called with the IncomingInvite variant; an empty invite routes nowhere and is rejected.
+            _ => IncomingInvite {
+                leg: LegId(0),
+                from_uri: String::new(),
+                request_uri: String::new(),
+                called_user: None,
+                from_user: None,
+                pai_user: None,
+                privacy: None,
+                sdp: None,
+                isup_body: None,
+                headers: Vec::new(),
+                encapsulated_called: false,
+                encapsulated_calling: false,
+            },
+        }
+    }
+}
+
+impl Gateway {
+    /// Dispatches one event of the SIP endpoint.
+    pub(crate) fn handle_sip_event(&mut self, event: SipEvent) {
+        match event {
+            invite @ SipEvent::IncomingInvite { .. } => {
+                self.incoming_invite(IncomingInvite::from_event(invite))
+            }
             SipEvent::Cancelled { leg } => self.sip_cancelled(leg),
             SipEvent::Acked { leg } => {
                 if let Some(number) = self.call_of_leg(leg) {
@@ -96,7 +131,7 @@ impl Gateway {
         number
     }
 
-    fn incoming_invite(&mut self, invite: IncomingInvite) {
+    fn incoming_invite(&mut self, mut invite: IncomingInvite) {
         let number = self.new_call_number();
         self.current = Some(number);
         let mut call = Call::new(number, Origin::Sip);
@@ -141,53 +176,40 @@ impl Gateway {
             .or_else(|| invite.pai_user.clone())
             .or_else(|| invite.from_user.clone())
             .unwrap_or_default();
+        let restricted = invite
+            .privacy
+            .as_deref()
+            .is_some_and(|p| p.contains("id") || p.contains("user"))
+            || invite
+                .from_user
+                .as_deref()
+                .is_some_and(|u| u.eq_ignore_ascii_case("anonymous"));
         let view = CallView {
-            called: called.clone(),
-            calling: calling.clone(),
+            call_id: crate::gateway::call_id(number),
             called_noa: if called.starts_with('+') {
                 "international"
             } else {
                 "national"
             }
             .into(),
+            called,
+            calling,
+            presentation_restricted: restricted,
             source: "sip".into(),
             trunk: String::new(),
+            from_uri: invite.from_uri.clone(),
             headers: invite.headers.clone(),
+            time_ms: self.local_time_ms(),
         };
-        match self.dialplan.route(&view) {
-            Err(error) => {
-                self.log(LogLevel::Error, format!("dialplan failed: {error}"));
-                self.reject_sip_call(number, ReleaseReason::DialplanError);
-            }
-            Ok(RouteDecision::Reject { cause }) => {
-                self.log(
-                    LogLevel::Info,
-                    format!("dialplan rejected the call with cause {cause}"),
-                );
-                self.reject_sip_call_with_cause(number, cause);
-            }
-            Ok(RouteDecision::Sip { uri, .. }) => {
-                self.log(LogLevel::Error, format!("dialplan routed a SIP call to SIP ({uri}); tandem routes SIP calls to trunks only"));
-                self.reject_sip_call(number, ReleaseReason::NoRoute);
-            }
-            Ok(RouteDecision::Trunk {
-                trunk,
-                called: new_called,
-                calling: new_calling,
-            }) => {
-                let chosen = ChosenNumbers {
-                    keep_encapsulated_called: new_called.is_none() && encapsulated_called.is_some(),
-                    keep_encapsulated_calling: new_calling.is_none()
-                        && encapsulated_calling.is_some(),
-                    called: new_called.unwrap_or(called),
-                    calling: new_calling.unwrap_or(calling),
-                };
-                self.send_iam(number, &trunk, &chosen, &invite);
-            }
+        invite.encapsulated_called = encapsulated_called.is_some();
+        invite.encapsulated_calling = encapsulated_calling.is_some();
+        if let Some(call) = self.calls.get_mut(&number) {
+            call.invite = Some(Box::new(invite));
         }
+        self.start_routing(number, view);
     }
 
-    fn send_iam(
+    pub(crate) fn send_iam(
         &mut self,
         number: u64,
         trunk_name: &str,
@@ -200,7 +222,7 @@ impl Gateway {
                 LogLevel::Error,
                 format!("dialplan chose trunk {trunk_name:?}, which is not configured"),
             );
-            return self.reject_sip_call(number, ReleaseReason::NoRoute);
+            return self.route_failed(number, ReleaseReason::NoRoute);
         };
         if let Some(call) = self.calls.get_mut(&number) {
             call.trunk = Some(index);
@@ -210,26 +232,23 @@ impl Gateway {
                 LogLevel::Error,
                 format!("trunk {trunk_name}: signalling link not active"),
             );
-            return self.reject_sip_call(number, ReleaseReason::SignallingDown);
+            return self.route_failed(number, ReleaseReason::SignallingDown);
         }
         let format = self.trunks[index].config.number_format();
         let called_address = match numbers::isup_address_from_sip(called, &format) {
             Ok(address) => address,
             Err(error) => {
                 self.log(LogLevel::Error, format!("called number: {error}"));
-                return self.reject_sip_call(number, ReleaseReason::InvalidNumber);
+                return self.route_failed(number, ReleaseReason::InvalidNumber);
             }
         };
         let calling_address: Option<IsupAddress> =
             numbers::isup_address_from_sip(calling, &format).ok();
-        let restricted = invite
-            .privacy
-            .as_deref()
-            .is_some_and(|p| p.contains("id") || p.contains("user"))
-            || invite
-                .from_user
-                .as_deref()
-                .is_some_and(|u| u.eq_ignore_ascii_case("anonymous"));
+        let restricted = self
+            .calls
+            .get(&number)
+            .and_then(|c| c.view.as_ref())
+            .is_some_and(|v| v.presentation_restricted);
         let international = numbers::is_international(&called_address, &format);
         let trunk = &self.trunks[index];
         let iam = super::iam::build_iam(
@@ -260,7 +279,7 @@ impl Gateway {
             }
             Err(error) => {
                 self.log(LogLevel::Error, format!("trunk {trunk_name}: {error}"));
-                self.reject_sip_call(number, ReleaseReason::NoCircuit);
+                self.route_failed(number, ReleaseReason::NoCircuit);
             }
         }
     }
@@ -467,6 +486,9 @@ impl Gateway {
         let Some(number) = self.call_of_leg(leg) else {
             return;
         };
+        if self.retry_after_rejection(number, status) {
+            return;
+        }
         if let Some(call) = self.calls.get_mut(&number) {
             call.sip_done = true;
         }

@@ -157,6 +157,14 @@ impl CircuitPool {
     pub fn busy_count(&self) -> usize {
         self.circuits.iter().filter(|status| status.busy).count()
     }
+
+    /// Number of circuits an outgoing call could seize now (neither busy nor blocked).
+    pub fn idle_count(&self) -> usize {
+        self.circuits
+            .iter()
+            .filter(|status| !status.busy && !status.locally_blocked && !status.remotely_blocked)
+            .count()
+    }
 }
 
 #[cfg(test)]
@@ -171,6 +179,7 @@ mod tests {
         pool.mark_busy(Cic(12)).unwrap();
         assert_eq!(pool.allocate(), Ok(Cic(13)));
         assert_eq!(pool.busy_count(), 3);
+        assert_eq!(pool.idle_count(), 0, "10 blocked, 11-13 busy");
         assert_eq!(
             pool.allocate(),
             Err(CircuitError::NoCircuitAvailable {

@@ -1,25 +1,37 @@
-//! Rhai dialplans: compile a script once, run its `route(call)` per call in a sandbox.
+//! Rhai dialplans: compile a script once, run its `route(view)` per call in a sandbox.
 //!
 //! The sandbox (ARCHITECTURE.md rule 5): operation, call-depth, expression-depth, string, array
 //! and map limits; `eval` disabled; no module resolver (no `import`, no filesystem); no clock
-//! package (decisions must replay identically); `print`/`debug` go to `tracing`. Any failure —
-//! syntax, runtime error, limit hit, or a return value outside the contract documented in
-//! `dialplans/default.rhai` — is a [`DialplanError`]; the caller rejects the call with a logged
-//! cause. Nothing here panics on script behaviour.
+//! package (decisions must replay identically); `print`/`debug` go to `tracing`. The per-call time
+//! budget is the operation limit: a wall-clock budget inside the core would make a replay on a
+//! slower machine decide differently, so the deterministic count of Rhai operations bounds the time
+//! instead. Any failure — syntax, runtime error, limit hit, or a return value outside the contract
+//! documented in `docs/dialplans.md` — is a [`DialplanError`]; the caller rejects the call with the
+//! configured cause and a log line naming the script and line. Nothing here panics on script behaviour.
+//!
+//! Helpers reach the world only through [`RouteEnv`], which the gateway fills from recorded state:
+//! ENUM answers the call already received, idle circuits per trunk. A lookup whose answer is not known
+//! yet stops the run ([`Outcome::Pending`]); the gateway asks for it and runs the script again when the
+//! answer (a recorded input) arrives (ARCHITECTURE.md rule 6).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rhai::module_resolvers::DummyModuleResolver;
 use rhai::packages::{
     BasicArrayPackage, BasicMapPackage, BasicMathPackage, CorePackage, LogicPackage,
     MoreStringPackage, Package,
 };
-use rhai::{CallFnOptions, Dynamic, Engine, EvalAltResult, Map, Position, Scope, AST};
+use rhai::{Array, CallFnOptions, Dynamic, Engine, EvalAltResult, Map, Position, Scope, AST};
 
-use super::{normalize_e164, CallView, RouteDecision};
+use super::enum_dns::EnumResult;
+use super::tables::{table_name, Table, TableError};
+use super::{e164, normalize_e164, CallView, RouteDecision};
 
 /// Resource limits for one dialplan run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DialplanLimits {
-    /// Maximum Rhai operations per `route` call.
+    /// Maximum Rhai operations per `route` call: the per-call time budget.
     pub max_operations: u64,
     /// Maximum function call depth.
     pub max_call_levels: usize,
@@ -64,8 +76,11 @@ pub enum DialplanError {
         /// Script name (file).
         name: String,
     },
+    /// A table file does not load.
+    #[error("{0}")]
+    Table(#[from] TableError),
     /// The script failed at run time, including hitting a sandbox limit.
-    #[error("{name}: {location}script error: {message}")]
+    #[error("{name}:{location}script error: {message}")]
     Runtime {
         /// Script name (file).
         name: String,
@@ -84,22 +99,68 @@ pub enum DialplanError {
     },
 }
 
-/// A compiled dialplan with its sandboxed engine. `Send + Sync`; replace it to reload.
+/// What the helpers of one run may read and what they leave behind.
+#[derive(Debug, Default, Clone)]
+pub struct RouteEnv {
+    /// ENUM results this call already has, by the number given to `enum_lookup`.
+    pub enum_answers: HashMap<String, EnumResult>,
+    /// Idle circuits per trunk group (0 for a trunk whose signalling is down).
+    pub idle_circuits: HashMap<String, i64>,
+    /// Numbers `enum_lookup` was asked for without an answer yet (filled by the run).
+    pub missing: Vec<String>,
+    /// Lines the script passed to `log(...)` (filled by the run).
+    pub logs: Vec<String>,
+}
+
+/// The result of one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The script decided.
+    Decided(RouteDecision),
+    /// The script needs these ENUM lookups (numbers) first; run it again once they are answered.
+    Pending(Vec<String>),
+}
+
+/// The message a helper throws to stop a run that waits for an answer.
+const PENDING: &str = "ENUM lookup pending";
+
+/// A compiled dialplan with its sandboxed engine and tables. `Send + Sync`; replace it to reload.
 pub struct Dialplan {
     name: String,
     engine: Engine,
     ast: AST,
+    env: Arc<Mutex<RouteEnv>>,
+    tables: Arc<BTreeMap<String, Table>>,
 }
 
 impl std::fmt::Debug for Dialplan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Dialplan")
             .field("name", &self.name)
+            .field("tables", &self.tables.keys().collect::<Vec<_>>())
             .finish()
     }
 }
 
-fn sandboxed_engine(name: &str, limits: &DialplanLimits) -> Engine {
+fn lock(env: &Mutex<RouteEnv>) -> MutexGuard<'_, RouteEnv> {
+    // A poisoned lock only means a helper panicked mid-run; the data is plain and still usable.
+    env.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn script_error(message: String) -> Box<EvalAltResult> {
+    Box::new(EvalAltResult::ErrorRuntime(
+        Dynamic::from(message),
+        Position::NONE,
+    ))
+}
+
+fn sandboxed_engine(
+    name: &str,
+    limits: &DialplanLimits,
+    env: &Arc<Mutex<RouteEnv>>,
+    tables: &Arc<BTreeMap<String, Table>>,
+) -> Engine {
     // `new_raw` has no packages: add the pure ones only, leaving out BasicTimePackage
     // (`timestamp()` would make decisions depend on the wall clock and break replay).
     let mut engine = Engine::new_raw();
@@ -131,14 +192,110 @@ fn sandboxed_engine(name: &str, limits: &DialplanLimits) -> Engine {
     engine.register_fn("normalize_e164", |number: &str, cc: &str, prefix: &str| {
         normalize_e164(number, cc, prefix)
     });
+    engine.register_fn("e164", |number: &str, cc: &str, national: &str| {
+        normalize_e164(number, cc, national)
+    });
+    engine.register_fn(
+        "e164",
+        |number: &str, cc: &str, national: &str, international: &str| {
+            e164(number, cc, national, international)
+        },
+    );
+    let log_env = env.clone();
+    engine.register_fn("log", move |text: &str| {
+        lock(&log_env).logs.push(text.to_string());
+    });
+    let trunk_env = env.clone();
+    engine.register_fn("trunk_available", move |trunk: &str| -> i64 {
+        lock(&trunk_env)
+            .idle_circuits
+            .get(trunk)
+            .copied()
+            .unwrap_or(0)
+    });
+    let enum_env = env.clone();
+    engine.register_fn(
+        "enum_lookup",
+        move |number: &str| -> Result<Map, Box<EvalAltResult>> {
+            let mut env = lock(&enum_env);
+            if let Some(result) = env.enum_answers.get(number) {
+                return Ok(result.to_map());
+            }
+            if !env.missing.iter().any(|n| n == number) {
+                env.missing.push(number.to_string());
+            }
+            Err(script_error(PENDING.to_string()))
+        },
+    );
+    register_table_helpers(&mut engine, tables);
     engine
+}
+
+fn register_table_helpers(engine: &mut Engine, tables: &Arc<BTreeMap<String, Table>>) {
+    fn table<'a>(
+        tables: &'a BTreeMap<String, Table>,
+        name: &str,
+    ) -> Result<&'a Table, Box<EvalAltResult>> {
+        tables.get(name).ok_or_else(|| {
+            script_error(format!(
+                "no table named {name:?} (tables: {})",
+                tables.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })
+    }
+    fn first(table: &Table, rows: &[super::tables::Row]) -> Dynamic {
+        rows.first().map_or(Dynamic::UNIT, |row| {
+            Dynamic::from_map(row.to_map(&table.key_column))
+        })
+    }
+    fn all(table: &Table, rows: &[super::tables::Row]) -> Array {
+        rows.iter()
+            .map(|row| Dynamic::from_map(row.to_map(&table.key_column)))
+            .collect()
+    }
+    let t = tables.clone();
+    engine.register_fn("lookup", move |name: &str, key: &str| {
+        let table = table(&t, name)?;
+        Ok::<_, Box<EvalAltResult>>(first(table, table.exact(key)))
+    });
+    let t = tables.clone();
+    engine.register_fn("lookup_all", move |name: &str, key: &str| {
+        let table = table(&t, name)?;
+        Ok::<_, Box<EvalAltResult>>(all(table, table.exact(key)))
+    });
+    let t = tables.clone();
+    engine.register_fn("longest_match", move |name: &str, number: &str| {
+        let table = table(&t, name)?;
+        Ok::<_, Box<EvalAltResult>>(first(table, table.longest_match(number)))
+    });
+    let t = tables.clone();
+    engine.register_fn("longest_match_all", move |name: &str, number: &str| {
+        let table = table(&t, name)?;
+        Ok::<_, Box<EvalAltResult>>(all(table, table.longest_match(number)))
+    });
 }
 
 fn location(position: Position) -> String {
     match (position.line(), position.position()) {
         (Some(line), Some(column)) => format!("{line}:{column}: "),
         (Some(line), None) => format!("{line}: "),
-        _ => String::new(),
+        _ => " ".to_string(),
+    }
+}
+
+/// The innermost position of an error: a failure inside a function the script called names the line
+/// inside that function, not the call site.
+fn innermost(err: &EvalAltResult) -> (&EvalAltResult, Position) {
+    match err {
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, position) => {
+            let (deepest, inner_position) = innermost(inner);
+            if inner_position.is_none() {
+                (deepest, *position)
+            } else {
+                (deepest, inner_position)
+            }
+        }
+        other => (other, other.position()),
     }
 }
 
@@ -149,7 +306,24 @@ impl Dialplan {
         source: &str,
         limits: DialplanLimits,
     ) -> Result<Dialplan, DialplanError> {
-        let engine = sandboxed_engine(name, &limits);
+        Dialplan::compile_with_tables(name, source, &[], limits)
+    }
+
+    /// Compiles `source` with lookup tables given as `(file name, text)`; each table is named after its file
+    /// stem.
+    pub fn compile_with_tables(
+        name: &str,
+        source: &str,
+        table_files: &[(String, String)],
+        limits: DialplanLimits,
+    ) -> Result<Dialplan, DialplanError> {
+        let mut tables = BTreeMap::new();
+        for (file, text) in table_files {
+            tables.insert(table_name(file), Table::parse(file, text)?);
+        }
+        let tables = Arc::new(tables);
+        let env = Arc::new(Mutex::new(RouteEnv::default()));
+        let engine = sandboxed_engine(name, &limits, &env, &tables);
         let ast = engine
             .compile(source)
             .map_err(|err| DialplanError::Syntax {
@@ -170,6 +344,8 @@ impl Dialplan {
             name: name.to_string(),
             engine,
             ast,
+            env,
+            tables,
         };
         // Top-level statements are never run per call; run them once here, under the same
         // limits, so that a refused `import` or a failing statement is reported at load time.
@@ -184,40 +360,84 @@ impl Dialplan {
         &self.name
     }
 
-    /// Runs `route(call)` for one call and checks the returned decision.
+    /// Names of the loaded tables.
+    pub fn table_names(&self) -> Vec<String> {
+        self.tables.keys().cloned().collect()
+    }
+
+    /// Runs `route(view)` with no lookups available (ENUM lookups stay pending, every trunk has 0 idle
+    /// circuits) and returns the decision.
     pub fn route(&self, view: &CallView) -> Result<RouteDecision, DialplanError> {
+        match self.run(view, &mut RouteEnv::default())? {
+            Outcome::Decided(decision) => Ok(decision),
+            Outcome::Pending(numbers) => Err(DialplanError::Runtime {
+                name: self.name.clone(),
+                location: " ".into(),
+                message: format!("ENUM lookups without a resolver: {}", numbers.join(", ")),
+            }),
+        }
+    }
+
+    /// Runs `route(view)` for one call with what the call knows in `env`, and checks the decision. `env`
+    /// comes back with the run's pending lookups and log lines.
+    pub fn run(&self, view: &CallView, env: &mut RouteEnv) -> Result<Outcome, DialplanError> {
+        env.missing.clear();
+        env.logs.clear();
+        std::mem::swap(&mut *lock(&self.env), env);
         let call = call_map(view);
         let mut scope = Scope::new();
         // Top-level statements are not evaluated: a script's work happens inside `route`, so
         // each call costs only its own operations and cannot see state from earlier calls.
         let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
-        let result = self
-            .engine
-            .call_fn_with_options::<Dynamic>(options, &mut scope, &self.ast, "route", (call,))
-            .map_err(|err| self.runtime_error(&err))?;
-        decision(result).map_err(|message| DialplanError::BadDecision {
-            name: self.name.clone(),
-            message,
-        })
+        let result = self.engine.call_fn_with_options::<Dynamic>(
+            options,
+            &mut scope,
+            &self.ast,
+            "route",
+            (call,),
+        );
+        std::mem::swap(&mut *lock(&self.env), env);
+        // A pending lookup wins over whatever the run did after it (a script may catch the stop).
+        if !env.missing.is_empty() {
+            return Ok(Outcome::Pending(env.missing.clone()));
+        }
+        let value = result.map_err(|err| self.runtime_error(&err))?;
+        super::decision::decision(value)
+            .map(Outcome::Decided)
+            .map_err(|message| DialplanError::BadDecision {
+                name: self.name.clone(),
+                message,
+            })
     }
 
     fn runtime_error(&self, err: &EvalAltResult) -> DialplanError {
-        let message = match err {
+        let (deepest, position) = innermost(err);
+        let message = match deepest {
             EvalAltResult::ErrorTooManyOperations(_) => {
-                "operation limit reached (max_operations)".to_string()
+                "operation limit reached (max_operations, the per-call budget)".to_string()
             }
+            EvalAltResult::ErrorStackOverflow(_) => {
+                "call depth limit reached (recursion too deep)".to_string()
+            }
+            EvalAltResult::ErrorDataTooLarge(what, _) => {
+                format!("size limit reached: {what}")
+            }
+            EvalAltResult::ErrorRuntime(value, _) => format!("thrown: {value}"),
             other => other.to_string(),
         };
         DialplanError::Runtime {
             name: self.name.clone(),
-            location: location(err.position()),
+            location: location(position),
             message,
         }
     }
 }
 
+/// Weekday names as the view gives them, Monday first.
+const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
 fn call_map(view: &CallView) -> Map {
-    let mut joined: std::collections::BTreeMap<String, String> = Default::default();
+    let mut joined: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in &view.headers {
         joined
             .entry(name.to_ascii_lowercase())
@@ -231,98 +451,53 @@ fn call_map(view: &CallView) -> Map {
     for (name, value) in joined {
         headers.insert(name.into(), Dynamic::from(value));
     }
+    let seconds_of_day = (view.time_ms / 1000) % 86_400;
+    let days = view.time_ms / 86_400_000;
+    // 1970-01-01 was a Thursday (index 3 from Monday).
+    let weekday = WEEKDAYS
+        .get(usize::try_from((days + 3) % 7).unwrap_or(0))
+        .copied()
+        .unwrap_or("mon");
+    let hour = seconds_of_day / 3600;
+    let minute = (seconds_of_day % 3600) / 60;
     let mut call = Map::new();
+    call.insert("call_id".into(), Dynamic::from(view.call_id.clone()));
     call.insert("called".into(), Dynamic::from(view.called.clone()));
     call.insert("calling".into(), Dynamic::from(view.calling.clone()));
     call.insert("called_noa".into(), Dynamic::from(view.called_noa.as_str()));
+    call.insert(
+        "presentation".into(),
+        Dynamic::from(if view.presentation_restricted {
+            "restricted"
+        } else {
+            "allowed"
+        }),
+    );
     call.insert("source".into(), Dynamic::from(view.source.as_str()));
     call.insert("trunk".into(), Dynamic::from(view.trunk.clone()));
+    call.insert("from_uri".into(), Dynamic::from(view.from_uri.clone()));
     call.insert("headers".into(), Dynamic::from_map(headers));
+    call.insert("hour".into(), Dynamic::from_int(hour as i64));
+    call.insert("minute".into(), Dynamic::from_int(minute as i64));
+    call.insert(
+        "time".into(),
+        Dynamic::from(format!("{hour:02}:{minute:02}")),
+    );
+    call.insert("weekday".into(), Dynamic::from(weekday));
     call
-}
-
-fn string_field(map: &Map, key: &str) -> Result<Option<String>, String> {
-    match map.get(key) {
-        None => Ok(None),
-        Some(value) => value
-            .clone()
-            .into_string()
-            .map(Some)
-            .map_err(|found| format!("`{key}` must be a string, found {found}")),
-    }
-}
-
-fn required_string(map: &Map, key: &str, action: &str) -> Result<String, String> {
-    match string_field(map, key)? {
-        Some(value) if !value.is_empty() => Ok(value),
-        _ => Err(format!("action \"{action}\" needs a non-empty `{key}`")),
-    }
-}
-
-fn only_keys(map: &Map, allowed: &[&str], action: &str) -> Result<(), String> {
-    match map.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(key) => Err(format!("unknown key `{key}` for action \"{action}\"")),
-        None => Ok(()),
-    }
-}
-
-fn decision(value: Dynamic) -> Result<RouteDecision, String> {
-    let type_name = value.type_name();
-    let map = value.try_cast::<Map>().ok_or_else(|| {
-        format!("expected a map like #{{ action: \"trunk\", ... }}, found {type_name}")
-    })?;
-    let action = string_field(&map, "action")?.ok_or("missing `action`")?;
-    match action.as_str() {
-        "trunk" => {
-            only_keys(&map, &["action", "trunk", "called", "calling"], "trunk")?;
-            Ok(RouteDecision::Trunk {
-                trunk: required_string(&map, "trunk", "trunk")?,
-                called: string_field(&map, "called")?,
-                calling: string_field(&map, "calling")?,
-            })
-        }
-        "sip" => {
-            only_keys(&map, &["action", "uri", "called", "calling"], "sip")?;
-            let uri = required_string(&map, "uri", "sip")?;
-            let scheme_ok = ["sip:", "sips:", "tel:"].iter().any(|scheme| {
-                uri.get(..scheme.len())
-                    .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
-            });
-            if !scheme_ok {
-                return Err(format!("`uri` {uri:?} is not a sip:, sips: or tel: URI"));
-            }
-            Ok(RouteDecision::Sip {
-                uri,
-                called: string_field(&map, "called")?,
-                calling: string_field(&map, "calling")?,
-            })
-        }
-        "reject" => {
-            only_keys(&map, &["action", "cause"], "reject")?;
-            let cause = map
-                .get("cause")
-                .ok_or("action \"reject\" needs `cause`")?
-                .as_int()
-                .map_err(|found| format!("`cause` must be an integer, found {found}"))?;
-            let cause = u8::try_from(cause)
-                .ok()
-                .filter(|c| (1..=127).contains(c))
-                .ok_or_else(|| format!("`cause` {cause} is not a Q.850 cause (1..=127)"))?;
-            Ok(RouteDecision::Reject { cause })
-        }
-        other => Err(format!(
-            "unknown action {other:?} (expected \"trunk\", \"sip\" or \"reject\")"
-        )),
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::routing::{CallSource, NatureOfAddress, DEFAULT_DIALPLAN, DEFAULT_DIALPLAN_NAME};
+    use crate::routing::enum_dns::EnumRecord;
+    use crate::routing::{
+        CallSource, NatureOfAddress, Route, DEFAULT_DIALPLAN, DEFAULT_DIALPLAN_NAME,
+    };
 
     fn view(source: CallSource, called: &str) -> CallView {
         CallView {
+            call_id: "c1".into(),
             called: called.to_string(),
             calling: "4930999".to_string(),
             called_noa: NatureOfAddress::National,
@@ -336,6 +511,9 @@ mod tests {
                 ("Via".to_string(), "a".to_string()),
                 ("via".to_string(), "b".to_string()),
             ],
+            // Saturday 1970-01-10 22:30 UTC.
+            time_ms: (9 * 86_400 + 22 * 3600 + 30 * 60) * 1000,
+            ..CallView::default()
         }
     }
 
@@ -353,19 +531,19 @@ mod tests {
         .expect("default dialplan compiles");
         assert_eq!(
             plan.route(&view(CallSource::Sip, "+4930123")),
-            Ok(RouteDecision::Trunk {
+            Ok(RouteDecision::Routes(vec![Route::Trunk {
                 trunk: "pstn".into(),
                 called: None,
                 calling: None
-            })
+            }]))
         );
         assert_eq!(
             plan.route(&view(CallSource::Isup, "1234")),
-            Ok(RouteDecision::Sip {
+            Ok(RouteDecision::Routes(vec![Route::Sip {
                 uri: "sip:1234@127.0.0.1:5070".into(),
                 called: None,
                 calling: None
-            })
+            }]))
         );
         assert_eq!(
             plan.route(&view(CallSource::Sip, "")),
@@ -395,11 +573,122 @@ mod tests {
         );
         assert_eq!(
             plan.route(&view(CallSource::Sip, "030123")),
-            Ok(RouteDecision::Trunk {
+            Ok(RouteDecision::Routes(vec![Route::Trunk {
                 trunk: "pstn".into(),
                 called: Some("+4930123".into()),
                 calling: Some("7".into())
-            })
+            }]))
+        );
+    }
+
+    #[test]
+    fn route_lists_view_fields_and_helpers() {
+        let plan = Dialplan::compile_with_tables(
+            "t.rhai",
+            r#"
+            fn route(view) {
+                log("routing " + view.call_id + " at " + view.time + " on " + view.weekday);
+                let rate = longest_match("rates", view.called);
+                if rate == () { return #{ action: "reject", cause: 1 }; }
+                let routes = [];
+                for row in longest_match_all("rates", view.called) {
+                    if trunk_available(row.carrier) > 0 {
+                        routes.push(#{ action: "trunk", trunk: row.carrier,
+                                       called: e164(view.called, "49", "0", "00") });
+                    }
+                }
+                if view.hour >= 22 { routes.push(#{ action: "sip", uri: "sip:night@10.0.0.1" }); }
+                routes
+            }"#,
+            &[(
+                "dialplans/rates.csv".into(),
+                "prefix,carrier,rate
+030,a,1
+030,b,2
+0,c,3
+"
+                .into(),
+            )],
+            DialplanLimits::default(),
+        )
+        .expect("compiles");
+        let mut env = RouteEnv::default();
+        env.idle_circuits.insert("a".into(), 0);
+        env.idle_circuits.insert("b".into(), 5);
+        let outcome = plan.run(&view(CallSource::Sip, "030123"), &mut env);
+        assert_eq!(
+            outcome.map(|o| match o {
+                Outcome::Decided(d) => d.to_string(),
+                other => format!("{other:?}"),
+            }),
+            Ok("trunk:b called=+4930123 | sip:night@10.0.0.1".to_string())
+        );
+        assert_eq!(env.logs, ["routing c1 at 22:30 on sat"]);
+        assert_eq!(
+            plan.route(&view(CallSource::Sip, "999")),
+            Ok(RouteDecision::Reject { cause: 1 })
+        );
+        let err = compile(r#"fn route(view) { lookup("nope", "1") }"#)
+            .expect("compiles")
+            .route(&view(CallSource::Sip, "1"))
+            .unwrap_err();
+        assert!(err.to_string().contains("no table named \"nope\""), "{err}");
+    }
+
+    #[test]
+    fn enum_lookup_is_pending_until_answered() {
+        let plan = compile(
+            r#"
+            fn route(view) {
+                let r = enum_lookup("+" + view.called);
+                if r.ported { return #{ action: "trunk", trunk: "pstn", called: r.rn }; }
+                if r.status == "ok" { return #{ action: "sip", uri: r.uri }; }
+                #{ action: "trunk", trunk: "pstn" }
+            }"#,
+        )
+        .expect("compiles");
+        let mut env = RouteEnv::default();
+        let call = view(CallSource::Sip, "4930123");
+        assert_eq!(
+            plan.run(&call, &mut env),
+            Ok(Outcome::Pending(vec!["+4930123".into()]))
+        );
+        env.enum_answers.insert(
+            "+4930123".into(),
+            EnumResult::Found(vec![EnumRecord {
+                order: 10,
+                preference: 10,
+                service: "E2U+pstn:tel".into(),
+                uri: "tel:+4930123;npdi;rn=+49309".into(),
+                rn: Some("+49309".into()),
+                npdi: true,
+            }]),
+        );
+        assert_eq!(
+            plan.run(&call, &mut env).map(|o| format!("{o:?}")),
+            Ok(format!(
+                "{:?}",
+                Outcome::Decided(RouteDecision::Routes(vec![Route::Trunk {
+                    trunk: "pstn".into(),
+                    called: Some("+49309".into()),
+                    calling: None
+                }]))
+            ))
+        );
+        env.enum_answers
+            .insert("+4930123".into(), EnumResult::Failed("timeout".into()));
+        assert!(matches!(
+            plan.run(&call, &mut env),
+            Ok(Outcome::Decided(RouteDecision::Routes(_)))
+        ));
+        // A script that catches the stop is still pending: the lookup must happen first.
+        let sneaky = compile(
+            r#"fn route(view) { try { enum_lookup("+1"); } catch { } #{ action: "reject", cause: 1 } }"#,
+        )
+        .expect("compiles");
+        assert_eq!(
+            sneaky.run(&call, &mut RouteEnv::default()),
+            Ok(Outcome::Pending(vec!["+1".into()]))
         );
     }
 
@@ -476,8 +765,17 @@ mod tests {
     fn runtime_error_has_location() {
         let plan = compile("fn route(view) {\n  view.nope.x\n}").expect("compiles");
         let err = plan.route(&view(CallSource::Sip, "1")).unwrap_err();
-        assert!(err.to_string().starts_with("test.rhai: "), "{err}");
+        assert!(err.to_string().starts_with("test.rhai:2:"), "{err}");
         assert!(matches!(err, DialplanError::Runtime { .. }));
+        let plan =
+            compile("fn helper(x) {\n  throw \"bad \" + x;\n}\nfn route(view) {\n  helper(1)\n}")
+                .expect("compiles");
+        let err = plan.route(&view(CallSource::Sip, "1")).unwrap_err();
+        assert!(
+            err.to_string().starts_with("test.rhai:2:"),
+            "line of the throw: {err}"
+        );
+        assert!(err.to_string().contains("bad 1"), "{err}");
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! (ARCHITECTURE.md, rule 7).
 
 mod clock;
+mod enum_backend;
+mod reload;
 mod sctp_link;
 mod setup;
 mod sip_transport;
@@ -36,6 +38,9 @@ pub enum RuntimeError {
     /// The event log failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An ENUM zone file does not parse.
+    #[error("ENUM zone: {0}")]
+    Zone(#[from] crate::routing::zone::ZoneError),
     /// A socket could not be opened.
     #[error("{what} {addr}: {source}")]
     Bind {
@@ -100,6 +105,7 @@ pub async fn run(
         },
     )?;
     let (mut driver, start_events) = Driver::start(setup, clock.now_ms())?;
+    let enum_backend = enum_backend::EnumBackend::from_config(&config)?;
 
     let listen = config.sip.listen;
     let udp = UdpSocket::bind(listen)
@@ -136,6 +142,7 @@ pub async fn run(
     for trunk in &config.trunks {
         tasks.spawn(sctp_link::supervise(trunk.clone(), feed.clone()));
     }
+    tasks.spawn(reload::watch(config.clone(), feed.clone()));
 
     let mut state = LoopState {
         writer,
@@ -144,6 +151,7 @@ pub async fn run(
         trunks: HashMap::new(),
         tcp: HashMap::new(),
         events: 0,
+        enum_backend,
     };
     state.dispatch(start_events).await;
     tokio::pin!(shutdown);
@@ -192,6 +200,7 @@ struct LoopState {
     trunks: HashMap<String, AssocSender>,
     tcp: HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>,
     events: u64,
+    enum_backend: enum_backend::EnumBackend,
 }
 
 impl LoopState {
@@ -252,6 +261,7 @@ impl LoopState {
                 }
                 None => tracing::warn!(trunk, "M3UA message dropped: no association"),
             },
+            Output::EnumQuery { id, domain } => self.enum_backend.query(*id, domain, &self.feed),
             Output::Timer { .. } | Output::Log { .. } => {}
         }
     }

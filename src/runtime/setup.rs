@@ -31,9 +31,15 @@ pub enum SetupError {
 /// Builds the setup for `config` with `seed`.
 pub fn build_setup(config: &Config, seed: u64) -> Result<Setup, SetupError> {
     let (name, text) = config.dialplan_source()?;
+    let dialplan_tables = config
+        .dialplan_tables()?
+        .into_iter()
+        .map(|(name, text)| SourceText { name, text })
+        .collect();
     let mut recorded = config.clone();
     // The dialplan travels as text in the setup; a path would make replay depend on the file still being there.
     recorded.dialplan.path = None;
+    recorded.dialplan.tables.clear();
     let mut profiles = BTreeSet::new();
     for trunk in &config.trunks {
         profiles.insert((trunk.profile.clone(), trunk.name.clone()));
@@ -58,6 +64,7 @@ pub fn build_setup(config: &Config, seed: u64) -> Result<Setup, SetupError> {
         seed,
         config: toml::to_string(&recorded)?,
         dialplan: SourceText { name, text },
+        dialplan_tables,
         mappings,
     })
 }

@@ -112,6 +112,10 @@ pub struct RigOptions {
     pub stp: Option<Stp>,
     /// Extra TOML appended to the `[sip]` section.
     pub sip_extra: String,
+    /// Extra TOML lines in the `[dialplan]` section.
+    pub dialplan_extra: String,
+    /// Extra TOML sections (e.g. `[enum]`) placed before the trunk.
+    pub config_extra: String,
 }
 
 impl Default for RigOptions {
@@ -123,6 +127,8 @@ impl Default for RigOptions {
             trunk_extra: String::new(),
             stp: None,
             sip_extra: String::new(),
+            dialplan_extra: String::new(),
+            config_extra: String::new(),
         }
     }
 }
@@ -191,7 +197,8 @@ listen = "{sip}"
 path = {log:?}
 
 [dialplan]
-{dialplan_line}
+{dialplan_line}{dialplan_extra}
+{config_extra}
 [[trunk]]
 name = "pstn"
 transport = "{transport}"
@@ -208,6 +215,8 @@ cic_last = 31
             transport = options.transport.name(),
             extra = options.trunk_extra,
             sip_extra = options.sip_extra,
+            dialplan_extra = options.dialplan_extra,
+            config_extra = options.config_extra,
         );
         let config_path = dir.path().join("tandem.toml");
         std::fs::write(&config_path, config).expect("write config");
@@ -319,6 +328,11 @@ cic_last = 31
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Process id of the running tandem.
+    pub fn tandem_pid(&self) -> Option<u32> {
+        self.tandem.as_ref().map(Child::id)
     }
 
     /// The exchange's statistics file, parsed.

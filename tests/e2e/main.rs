@@ -4,6 +4,8 @@
 mod harness;
 
 mod dialog;
+mod dialplans;
+mod enum_dns;
 mod isup_to_sip;
 mod malformed;
 mod replay;
