@@ -196,6 +196,12 @@ pub struct TrunkConfig {
     pub remote: SocketAddr,
     /// Local SCTP address to bind, if any.
     pub local: Option<SocketAddr>,
+    /// Further local addresses to bind (kernel SCTP multi-homing; needs `local`).
+    pub extra_local: Vec<std::net::IpAddr>,
+    /// Further addresses of the peer (kernel SCTP multi-homing; same port as `remote`).
+    pub extra_remote: Vec<std::net::IpAddr>,
+    /// `[trunk.sctp]`: SCTP association parameters (kernel SCTP).
+    pub sctp: crate::sigtran::sctp::AssociationParams,
     /// Local UDP port for SCTP over UDP.
     pub udp_local_port: u16,
     /// Remote UDP port for SCTP over UDP.
@@ -305,6 +311,9 @@ impl Default for TrunkConfig {
             transport: Transport::Auto,
             remote: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 2905),
             local: None,
+            extra_local: Vec::new(),
+            extra_remote: Vec::new(),
+            sctp: crate::sigtran::sctp::AssociationParams::default(),
             udp_local_port: 9900,
             udp_remote_port: 9899,
             opc: 1,
@@ -453,6 +462,9 @@ impl TrunkConfig {
             },
             udp_local_port: self.udp_local_port,
             udp_remote_port: self.udp_remote_port,
+            params: self.sctp,
+            extra_local: self.extra_local.clone(),
+            extra_remote: self.extra_remote.clone(),
             ..crate::sigtran::sctp::SctpConfig::default()
         }
     }

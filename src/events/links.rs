@@ -41,21 +41,20 @@ pub struct LinkStatus {
 pub fn link_statuses(events: &[Event]) -> Vec<LinkStatus> {
     let mut order: Vec<String> = Vec::new();
     let mut links: BTreeMap<String, LinkStatus> = BTreeMap::new();
-    let entry =
-        |links: &mut BTreeMap<String, LinkStatus>, order: &mut Vec<String>, trunk: &str| {
-            if !links.contains_key(trunk) {
-                order.push(trunk.to_owned());
-            }
-            links
-                .entry(trunk.to_owned())
-                .or_insert_with(|| LinkStatus {
-                    trunk: trunk.to_owned(),
-                    asp_state: "Down".to_owned(),
-                    ..LinkStatus::default()
-                })
-                .trunk
-                .clone()
-        };
+    let entry = |links: &mut BTreeMap<String, LinkStatus>, order: &mut Vec<String>, trunk: &str| {
+        if !links.contains_key(trunk) {
+            order.push(trunk.to_owned());
+        }
+        links
+            .entry(trunk.to_owned())
+            .or_insert_with(|| LinkStatus {
+                trunk: trunk.to_owned(),
+                asp_state: "Down".to_owned(),
+                ..LinkStatus::default()
+            })
+            .trunk
+            .clone()
+    };
     for event in events {
         match &event.kind {
             EventKind::Input(Input::Start(setup)) => {
