@@ -29,6 +29,8 @@ pub struct LinkStatus {
     pub registered_routing_context: Option<u32>,
     /// Last AS state notified by the peer (NTFY status type 1).
     pub as_state: Option<&'static str>,
+    /// The destination's state from SSNM (`m3ua_destination` transitions), as "DPC n: State".
+    pub destination: Option<String>,
     /// Last SSNM message names seen (newest last, at most five).
     pub network_management: Vec<String>,
     /// Associations that came up, and that went down.
@@ -97,6 +99,14 @@ pub fn link_statuses(events: &[Event]) -> Vec<LinkStatus> {
                 if let Some(link) = links.get_mut(&name) {
                     link.asp_state.clone_from(&transition.to);
                     link.since_ms = event.at_ms;
+                }
+            }
+            EventKind::Transition(transition) if transition.machine == "m3ua_destination" => {
+                let Some((trunk, dpc)) = transition.id.split_once('/') else {
+                    continue;
+                };
+                if let Some(link) = links.get_mut(trunk) {
+                    link.destination = Some(format!("DPC {dpc}: {}", transition.to));
                 }
             }
             EventKind::Output(Output::Log { message, .. }) => {
@@ -186,6 +196,9 @@ pub fn render_links(statuses: &[LinkStatus]) -> String {
             link.network_management.join(", ")
         };
         let _ = writeln!(out, "  SSNM            {destination}");
+        if let Some(state) = &link.destination {
+            let _ = writeln!(out, "  destination     {state}");
+        }
     }
     out
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::destination::Destination;
 use super::GatewayError;
 use crate::config::TrunkConfig;
 use crate::events::SourceText;
@@ -24,6 +25,8 @@ pub(crate) struct Trunk {
     pub(crate) isup: CallControl,
     /// Which call owns each busy CIC.
     pub(crate) cics: HashMap<u16, u64>,
+    /// The adjacent destination's state from SSNM.
+    pub(crate) destination: Destination,
 }
 
 impl Trunk {
@@ -75,6 +78,7 @@ impl Trunk {
             asp,
             isup,
             cics: HashMap::new(),
+            destination: Destination::new(config.dpc),
         })
     }
 
