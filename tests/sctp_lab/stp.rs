@@ -162,6 +162,8 @@ fn calls_through_osmo_stp_with_dynamic_routing_keys() {
         "ASP             Active",
         "AS (NTFY)       AS-ACTIVE",
         "dynamic routing key",
+        // tandem audited its destination (DAUD) and osmo-stp answered DAVA.
+        &format!("destination     DPC {exchange_pc}: Available"),
     ] {
         assert!(links.contains(expected), "{expected:?} in:\n{links}");
     }
