@@ -200,6 +200,9 @@ pub struct TrunkConfig {
     pub extra_local: Vec<std::net::IpAddr>,
     /// Further addresses of the peer (kernel SCTP multi-homing; same port as `remote`).
     pub extra_remote: Vec<std::net::IpAddr>,
+    /// SCTP streams requested in each direction: stream 0 carries M3UA management, DATA goes on
+    /// stream 1 + SLS mod (streams - 1) (RFC 4666 §1.4.7); at least 2.
+    pub streams: u16,
     /// `[trunk.sctp]`: SCTP association parameters (kernel SCTP).
     pub sctp: crate::sigtran::sctp::AssociationParams,
     /// Local UDP port for SCTP over UDP.
@@ -314,6 +317,8 @@ impl Default for TrunkConfig {
             extra_local: Vec::new(),
             extra_remote: Vec::new(),
             sctp: crate::sigtran::sctp::AssociationParams::default(),
+            // 16, the ASP's stream mapping before the key existed: older logs replay unchanged.
+            streams: 16,
             udp_local_port: 9900,
             udp_remote_port: 9899,
             opc: 1,
@@ -463,9 +468,9 @@ impl TrunkConfig {
             udp_local_port: self.udp_local_port,
             udp_remote_port: self.udp_remote_port,
             params: self.sctp,
+            streams: self.streams,
             extra_local: self.extra_local.clone(),
             extra_remote: self.extra_remote.clone(),
-            ..crate::sigtran::sctp::SctpConfig::default()
         }
     }
 

@@ -244,3 +244,13 @@ fn multihoming_and_association_parameters_reach_the_transport() {
     let unknown = Config::from_toml("t.toml", "[[trunk]]\nname = \"x\"\n[trunk.sctp]\nrto = 1\n");
     assert!(unknown.is_err());
 }
+
+#[test]
+fn streams_reach_transport_and_asp_and_need_two() {
+    let config =
+        Config::from_toml("t.toml", "[[trunk]]\nname = \"x\"\nstreams = 5\n").expect("valid");
+    assert_eq!(config.trunks[0].sctp_config().streams, 5);
+    let refused = Config::from_toml("t.toml", "[[trunk]]\nname = \"x\"\nstreams = 1\n");
+    let error = refused.expect_err("one stream is refused").to_string();
+    assert!(error.contains("streams"), "{error}");
+}

@@ -57,6 +57,7 @@ impl Trunk {
             traffic_mode: config.traffic_mode.traffic_mode(),
             beat_interval_ms: config.beat_interval_ms,
             beat_loss_threshold: config.beat_loss_threshold,
+            outbound_streams: config.streams,
             ..AspConfig::default()
         });
         let mut isup_config = CallControlConfig::new(config.cic_first, config.cic_last);
