@@ -246,6 +246,14 @@ fn validate(v: &Validator<'_>, config: &Config) -> Result<(), ConfigError> {
         if trunk.opc == trunk.dpc {
             return Err(v.error(at(), "dpc", format!("equals opc ({})", trunk.opc)));
         }
+        // Stream 0 is M3UA management only (RFC 4666 §1.4.7): DATA needs at least one more.
+        if trunk.streams < 2 {
+            return Err(v.error(
+                at(),
+                "streams",
+                format!("{} leaves no stream for DATA (at least 2)", trunk.streams),
+            ));
+        }
         // Q.763 §1.2: the CIC field is 12 bits in ITU ISUP.
         if trunk.cic_last > 4095 {
             return Err(v.error(

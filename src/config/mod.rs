@@ -253,6 +253,15 @@ pub struct TrunkConfig {
     pub remote: SocketAddr,
     /// Local SCTP address to bind, if any.
     pub local: Option<SocketAddr>,
+    /// Further local addresses to bind (kernel SCTP multi-homing; needs `local`).
+    pub extra_local: Vec<std::net::IpAddr>,
+    /// Further addresses of the peer (kernel SCTP multi-homing; same port as `remote`).
+    pub extra_remote: Vec<std::net::IpAddr>,
+    /// SCTP streams requested in each direction: stream 0 carries M3UA management, DATA goes on
+    /// stream 1 + SLS mod (streams - 1) (RFC 4666 §1.4.7); at least 2.
+    pub streams: u16,
+    /// `[trunk.sctp]`: SCTP association parameters (kernel SCTP).
+    pub sctp: crate::sigtran::sctp::AssociationParams,
     /// Local UDP port for SCTP over UDP.
     pub udp_local_port: u16,
     /// Remote UDP port for SCTP over UDP.
@@ -372,6 +381,11 @@ impl Default for TrunkConfig {
             transport: Transport::Auto,
             remote: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 2905),
             local: None,
+            extra_local: Vec::new(),
+            extra_remote: Vec::new(),
+            sctp: crate::sigtran::sctp::AssociationParams::default(),
+            // 16, the ASP's stream mapping before the key existed: older logs replay unchanged.
+            streams: 16,
             udp_local_port: 9900,
             udp_remote_port: 9899,
             opc: 1,
@@ -549,7 +563,10 @@ impl TrunkConfig {
             },
             udp_local_port: self.udp_local_port,
             udp_remote_port: self.udp_remote_port,
-            ..crate::sigtran::sctp::SctpConfig::default()
+            params: self.sctp,
+            streams: self.streams,
+            extra_local: self.extra_local.clone(),
+            extra_remote: self.extra_remote.clone(),
         }
     }
 

@@ -221,3 +221,36 @@ fn files_and_dialplans() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn multihoming_and_association_parameters_reach_the_transport() {
+    let config = Config::from_toml(
+        "t.toml",
+        "[[trunk]]\nname = \"x\"\nlocal = \"10.0.0.1:2905\"\nextra_local = [\"10.0.1.1\"]\n\
+         extra_remote = [\"10.0.1.2\", \"10.0.2.2\"]\n[trunk.sctp]\nrto_min_ms = 100\n\
+         heartbeat_interval_ms = 5000\npath_max_retrans = 2\n",
+    )
+    .expect("valid");
+    let sctp = config.trunks[0].sctp_config();
+    assert_eq!(
+        sctp.extra_local,
+        ["10.0.1.1".parse::<std::net::IpAddr>().unwrap()]
+    );
+    assert_eq!(sctp.extra_remote.len(), 2);
+    assert_eq!(sctp.params.rto_min_ms, Some(100));
+    assert_eq!(sctp.params.heartbeat_interval_ms, Some(5000));
+    assert_eq!(sctp.params.path_max_retrans, Some(2));
+    assert_eq!(sctp.params.rto_max_ms, None);
+    let unknown = Config::from_toml("t.toml", "[[trunk]]\nname = \"x\"\n[trunk.sctp]\nrto = 1\n");
+    assert!(unknown.is_err());
+}
+
+#[test]
+fn streams_reach_transport_and_asp_and_need_two() {
+    let config =
+        Config::from_toml("t.toml", "[[trunk]]\nname = \"x\"\nstreams = 5\n").expect("valid");
+    assert_eq!(config.trunks[0].sctp_config().streams, 5);
+    let refused = Config::from_toml("t.toml", "[[trunk]]\nname = \"x\"\nstreams = 1\n");
+    let error = refused.expect_err("one stream is refused").to_string();
+    assert!(error.contains("streams"), "{error}");
+}

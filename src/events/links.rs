@@ -23,12 +23,14 @@ pub struct LinkStatus {
     pub down_reason: Option<String>,
     /// Last ASP state (the `to` of the last `m3ua_asp` transition), `Down` before any.
     pub asp_state: String,
-    /// Clock (ms) of the last ASP state change.
+    /// Clock (ms) of the last ASP state change, counted from the log's start.
     pub since_ms: u64,
     /// Routing context registered dynamically, if any.
     pub registered_routing_context: Option<u32>,
     /// Last AS state notified by the peer (NTFY status type 1).
     pub as_state: Option<&'static str>,
+    /// The destination's state from SSNM (`m3ua_destination` transitions), as "DPC n: State".
+    pub destination: Option<String>,
     /// Last SSNM message names seen (newest last, at most five).
     pub network_management: Vec<String>,
     /// Associations that came up, and that went down.
@@ -40,6 +42,7 @@ pub struct LinkStatus {
 /// Folds a log into one [`LinkStatus`] per trunk, in configuration order.
 pub fn link_statuses(events: &[Event]) -> Vec<LinkStatus> {
     let mut order: Vec<String> = Vec::new();
+    let start_ms = events.first().map_or(0, |event| event.at_ms);
     let mut links: BTreeMap<String, LinkStatus> = BTreeMap::new();
     let entry = |links: &mut BTreeMap<String, LinkStatus>, order: &mut Vec<String>, trunk: &str| {
         if !links.contains_key(trunk) {
@@ -96,7 +99,15 @@ pub fn link_statuses(events: &[Event]) -> Vec<LinkStatus> {
                 let name = entry(&mut links, &mut order, &transition.id);
                 if let Some(link) = links.get_mut(&name) {
                     link.asp_state.clone_from(&transition.to);
-                    link.since_ms = event.at_ms;
+                    link.since_ms = event.at_ms.saturating_sub(start_ms);
+                }
+            }
+            EventKind::Transition(transition) if transition.machine == "m3ua_destination" => {
+                let Some((trunk, dpc)) = transition.id.split_once('/') else {
+                    continue;
+                };
+                if let Some(link) = links.get_mut(trunk) {
+                    link.destination = Some(format!("DPC {dpc}: {}", transition.to));
                 }
             }
             EventKind::Output(Output::Log { message, .. }) => {
@@ -168,7 +179,7 @@ pub fn render_links(statuses: &[LinkStatus]) -> String {
         );
         let _ = writeln!(
             out,
-            "  ASP             {} since {:.3} s",
+            "  ASP             {} since {:.3} s after start",
             link.asp_state,
             link.since_ms as f64 / 1000.0
         );
@@ -186,6 +197,9 @@ pub fn render_links(statuses: &[LinkStatus]) -> String {
             link.network_management.join(", ")
         };
         let _ = writeln!(out, "  SSNM            {destination}");
+        if let Some(state) = &link.destination {
+            let _ = writeln!(out, "  destination     {state}");
+        }
     }
     out
 }
@@ -245,14 +259,14 @@ mod tests {
         let link = &links[0];
         assert_eq!(link.sctp_up, Some(true));
         assert_eq!(link.asp_state, "Active");
-        assert_eq!(link.since_ms, 400);
+        assert_eq!(link.since_ms, 300);
         assert_eq!(link.registered_routing_context, Some(7));
         assert_eq!(link.as_state, Some("AS-ACTIVE"));
         assert_eq!(link.network_management, ["DAVA"]);
         let text = render_links(&links);
         assert!(text.contains("trunk pstn"), "{text}");
         assert!(
-            text.contains("ASP             Active since 0.400 s"),
+            text.contains("ASP             Active since 0.300 s after start"),
             "{text}"
         );
         assert!(text.contains("registered RC   7"), "{text}");

@@ -376,6 +376,38 @@ impl Gateway {
         self.push_event(EventKind::Output(Output::Log { level, message }));
     }
 
+    /// Records a state change of a trunk's destination (machine `m3ua_destination`, id `trunk/DPC`).
+    pub(crate) fn record_destination_change(
+        &mut self,
+        trunk: usize,
+        change: Option<destination::DestinationChange>,
+    ) {
+        let Some((from, to, reason)) = change else {
+            return;
+        };
+        let id = format!(
+            "{}/{}",
+            self.trunks[trunk].name, self.trunks[trunk].config.dpc
+        );
+        self.log(
+            LogLevel::Info,
+            format!(
+                "trunk {}: destination {from} -> {to} ({reason})",
+                self.trunks[trunk].name
+            ),
+        );
+        self.push_call_event(
+            None,
+            EventKind::Transition(Transition {
+                machine: "m3ua_destination".into(),
+                id,
+                from,
+                to,
+                reason,
+            }),
+        );
+    }
+
     /// Records a call's state change.
     pub(crate) fn record_call_transition(
         &mut self,
@@ -416,6 +448,7 @@ fn events_transport(transport: crate::sip::TransportKind) -> SipTransport {
     }
 }
 
+pub(crate) mod destination;
 #[cfg(test)]
 mod routing_tests;
 #[cfg(test)]

@@ -450,3 +450,74 @@ fn encapsulated_iam_gives_numbers_and_category() {
         15
     );
 }
+
+/// RFC 4666 §4.5: the destination is audited when the ASP becomes active; DUNA makes new calls fail with the
+/// table's cause for a lost signalling route (41 → 503) without touching the link; DAVA lets them through again.
+#[test]
+fn daud_at_activation_and_duna_dava_gate_new_calls() {
+    use crate::sigtran::m3ua::{Parameter, PointCodeEntry};
+    let mut bench = Bench::new();
+    let audits: Vec<_> = bench
+        .gateway_m3ua_out()
+        .into_iter()
+        .filter(|m| m.message_type == MessageType::DestinationStateAudit)
+        .collect();
+    assert_eq!(audits.len(), 1, "one DAUD after activation");
+    assert_eq!(
+        audits[0].affected_point_codes(),
+        Some(&[PointCodeEntry::exact(2)][..])
+    );
+    // The simulated SGP answered DAVA.
+    assert!(bench
+        .logs()
+        .iter()
+        .any(|l| l == "trunk pstn: destination Unknown -> Available (DAVA received)"));
+    let ssnm = |message_type| Input::M3uaReceived {
+        trunk: "pstn".into(),
+        stream: 0,
+        data: Payload(
+            M3uaMessage::new(
+                message_type,
+                vec![Parameter::AffectedPointCode(vec![PointCodeEntry::exact(2)])],
+            )
+            .encode(),
+        ),
+    };
+    bench.feed(ssnm(MessageType::DestinationUnavailable));
+    let iams_before = bench.isup_in.len();
+    bench.sip(&invite("+4930123456", "d1"));
+    assert_eq!(
+        bench.isup_in.len(),
+        iams_before,
+        "no IAM toward an unavailable destination"
+    );
+    assert!(
+        bench.sip_out.iter().any(|m| m.starts_with("SIP/2.0 503")),
+        "{:?}",
+        bench.sip_out
+    );
+    bench.feed(ssnm(MessageType::DestinationAvailable));
+    bench.sip(&invite("+4930123456", "d2"));
+    assert!(bench
+        .isup_in
+        .iter()
+        .any(|m| m.message_type == IsupType::IAM));
+    let transitions: Vec<String> = bench
+        .log
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Transition(t) if t.machine == "m3ua_destination" => {
+                Some(format!("{}>{}", t.from, t.to))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        transitions,
+        [
+            "Unknown>Available",
+            "Available>Unavailable",
+            "Unavailable>Available"
+        ]
+    );
+}

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::destination::Destination;
 use super::GatewayError;
 use crate::config::TrunkConfig;
 use crate::events::SourceText;
@@ -24,6 +25,8 @@ pub(crate) struct Trunk {
     pub(crate) isup: CallControl,
     /// Which call owns each busy CIC.
     pub(crate) cics: HashMap<u16, u64>,
+    /// The adjacent destination's state from SSNM.
+    pub(crate) destination: Destination,
 }
 
 impl Trunk {
@@ -54,6 +57,7 @@ impl Trunk {
             traffic_mode: config.traffic_mode.traffic_mode(),
             beat_interval_ms: config.beat_interval_ms,
             beat_loss_threshold: config.beat_loss_threshold,
+            outbound_streams: config.streams,
             ..AspConfig::default()
         });
         let mut isup_config = CallControlConfig::new(config.cic_first, config.cic_last);
@@ -75,6 +79,7 @@ impl Trunk {
             asp,
             isup,
             cics: HashMap::new(),
+            destination: Destination::new(config.dpc),
         })
     }
 

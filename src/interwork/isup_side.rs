@@ -6,6 +6,7 @@ use super::call::{Call, CallState, Origin};
 use super::numbers::{self, IsupAddress};
 use super::tables::ReleaseReason;
 use crate::events::LogLevel;
+use crate::gateway::destination::DestinationState;
 use crate::gateway::Gateway;
 use crate::isup::{CallEvent, Cic, IsupMessage};
 use crate::routing::CallView;
@@ -31,7 +32,18 @@ impl Gateway {
             ),
             AspEvent::StateChanged { from, to, .. } => {
                 self.log(LogLevel::Info, format!("trunk {name}: ASP {from:?} -> {to:?}"));
-                if !self.trunks[trunk].is_active() {
+                // Whatever SSNM said before is stale once the ASP changes state: unknown, and audited (DAUD) as
+                // soon as the ASP is active (RFC 4666 §4.5.3).
+                let change = self.trunks[trunk]
+                    .destination
+                    .set(DestinationState::Unknown, &format!("ASP {to:?}"));
+                self.record_destination_change(trunk, change);
+                if self.trunks[trunk].is_active() {
+                    let point_codes = self.trunks[trunk].destination.audit_point_codes();
+                    if let Err(error) = self.trunks[trunk].asp.send_audit(point_codes) {
+                        self.log(LogLevel::Warn, format!("trunk {name}: no DAUD: {error}"));
+                    }
+                } else {
                     self.trunk_lost(trunk);
                 }
             }
@@ -61,10 +73,14 @@ impl Gateway {
                 LogLevel::Warn,
                 format!("trunk {name}: routing key deregistration refused, status {status}"),
             ),
-            AspEvent::NetworkManagement(message) => self.log(
-                LogLevel::Info,
-                format!("trunk {name}: network management {}", message.message_type.name()),
-            ),
+            AspEvent::NetworkManagement(message) => {
+                self.log(
+                    LogLevel::Info,
+                    format!("trunk {name}: network management {}", message.message_type.name()),
+                );
+                let change = self.trunks[trunk].destination.handle_ssnm(&message);
+                self.record_destination_change(trunk, change);
+            }
         }
     }
 

@@ -234,6 +234,14 @@ impl Gateway {
             );
             return self.route_failed(number, ReleaseReason::SignallingDown);
         }
+        if !self.trunks[index].destination.accepts_calls() {
+            let state = self.trunks[index].destination.state().name();
+            self.log(
+                LogLevel::Error,
+                format!("trunk {trunk_name}: destination {state} (SSNM)"),
+            );
+            return self.reject_sip_call(number, ReleaseReason::SignallingDown);
+        }
         let format = self.trunks[index].config.number_format();
         let called_address = match numbers::isup_address_from_sip(called, &format) {
             Ok(address) => address,

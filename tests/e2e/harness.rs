@@ -317,9 +317,14 @@ cic_last = 31
 
     /// Waits until tandem's log (RUST_LOG=info) has a line containing `text`.
     pub fn wait_for_tandem_log(&self, timeout: Duration, text: &str) {
+        self.wait_for_tandem_log_times(timeout, text, 1);
+    }
+
+    /// Waits until tandem's log has `times` lines containing `text`.
+    pub fn wait_for_tandem_log_times(&self, timeout: Duration, text: &str, times: usize) {
         let deadline = Instant::now() + timeout;
         let path = self.dir.path().join("tandem.log");
-        while !std::fs::read_to_string(&path).is_ok_and(|log| log.contains(text)) {
+        while !std::fs::read_to_string(&path).is_ok_and(|log| log.matches(text).count() >= times) {
             if Instant::now() > deadline {
                 panic!(
                     "timed out waiting for {text:?} in tandem's log\n{}",

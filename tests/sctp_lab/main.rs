@@ -14,6 +14,7 @@
 mod harness;
 
 mod call;
+mod multihoming;
 mod recovery;
 mod stp;
 
@@ -118,6 +119,7 @@ async fn udp_to_kernel_echo_round_trips_stream_ppid_and_data() {
         udp_local_port: 9900,
         udp_remote_port: port,
         streams: 17,
+        ..SctpConfig::default()
     };
     let address: SocketAddr = "127.0.0.1:29906".parse().expect("address");
     echo_round_trip(kernel_config(), client, address).await;
@@ -160,6 +162,7 @@ async fn kernel_to_udp_echo_round_trips_stream_ppid_and_data() {
         udp_local_port: encap_port,
         udp_remote_port: kernel_udp_port(),
         streams: 17,
+        ..SctpConfig::default()
     };
     let address: SocketAddr = "127.0.0.1:29907".parse().expect("address");
     let listener = listen(&server, address).await.expect("listen");
@@ -243,6 +246,7 @@ async fn udp_osmo_stp_answers_aspup() {
         udp_local_port: 9900,
         udp_remote_port: port,
         streams: 17,
+        ..SctpConfig::default()
     })
     .await;
 }

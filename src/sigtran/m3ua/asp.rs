@@ -187,6 +187,19 @@ impl Asp {
         Ok(())
     }
 
+    /// Sends DAUD for these destinations (RFC 4666 §3.4.3): the SGP answers with DAVA, DUNA, DRST
+    /// or SCON for each. Only an active client audits.
+    pub fn send_audit(&mut self, point_codes: Vec<PointCodeEntry>) -> Result<(), AspError> {
+        self.require_client("DAUD")?;
+        if self.state != AspState::Active {
+            return Err(AspError::NotActive { state: self.state });
+        }
+        let mut parameters = self.routing_context_parameter();
+        parameters.push(Parameter::AffectedPointCode(point_codes));
+        self.send(MessageType::DestinationStateAudit, parameters);
+        Ok(())
+    }
+
     /// Next message to send on the association.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()

@@ -32,6 +32,14 @@ const RECEIVE_BUFFER: i32 = 1 << 20;
 const SEND_RETRY: std::time::Duration = std::time::Duration::from_millis(5);
 
 fn new_socket(cfg: &SctpConfig, family_of: SocketAddr) -> Result<OwnedFd, SctpError> {
+    let fd = new_plain_socket(cfg, family_of)?;
+    ffi::kernel_set_params(&fd, &cfg.params).map_err(SctpError::socket(
+        "association parameters (RTO, heartbeat, retransmissions)",
+    ))?;
+    Ok(fd)
+}
+
+fn new_plain_socket(cfg: &SctpConfig, family_of: SocketAddr) -> Result<OwnedFd, SctpError> {
     ffi::kernel_socket(
         family_of,
         cfg.streams,
@@ -89,9 +97,27 @@ pub(super) async fn connect(
     let fd = new_socket(cfg, remote)?;
     if let Some(local) = local {
         ffi::kernel_bind(&fd, local).map_err(|source| SctpError::Bind { local, source })?;
+        // Multi-homing: the further local addresses share the primary's port.
+        let extra: Vec<SocketAddr> = cfg
+            .extra_local
+            .iter()
+            .map(|ip| SocketAddr::new(*ip, local.port()))
+            .collect();
+        ffi::kernel_bindx_add(&fd, &extra).map_err(|source| SctpError::Bind { local, source })?;
     }
     let connect_error = |source| SctpError::Connect { remote, source };
-    let fd = if ffi::kernel_connect_start(&fd, remote).map_err(connect_error)? {
+    let started = if cfg.extra_remote.is_empty() {
+        ffi::kernel_connect_start(&fd, remote)
+    } else {
+        let mut addresses = vec![remote];
+        addresses.extend(
+            cfg.extra_remote
+                .iter()
+                .map(|ip| SocketAddr::new(*ip, remote.port())),
+        );
+        ffi::kernel_connectx_start(&fd, &addresses)
+    };
+    let fd = if started.map_err(connect_error)? {
         let pending = ffi::kernel_async_fd(fd, Interest::WRITABLE).map_err(connect_error)?;
         let _ready = pending.writable().await.map_err(connect_error)?;
         let fd = pending.into_inner();

@@ -43,6 +43,32 @@ pub struct SctpConfig {
     pub udp_remote_port: u16,
     /// Inbound and outbound streams requested in INIT (RFC 4960 §3.3.2).
     pub streams: u16,
+    /// Retransmission and heartbeat parameters (kernel transport).
+    pub params: AssociationParams,
+    /// Further local addresses to bind besides the primary (multi-homing, kernel transport;
+    /// needs a primary local address).
+    pub extra_local: Vec<std::net::IpAddr>,
+    /// Further addresses of the peer besides the primary (multi-homing, kernel transport): the
+    /// association may fail over to them (RFC 4960 §6.4).
+    pub extra_remote: Vec<std::net::IpAddr>,
+}
+
+/// SCTP association parameters (RFC 4960 §15, RFC 6458 §8.1); `None` keeps the stack's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AssociationParams {
+    /// RTO.Initial, ms.
+    pub rto_initial_ms: Option<u32>,
+    /// RTO.Min, ms.
+    pub rto_min_ms: Option<u32>,
+    /// RTO.Max, ms.
+    pub rto_max_ms: Option<u32>,
+    /// HB.interval, ms: heartbeats on idle paths.
+    pub heartbeat_interval_ms: Option<u32>,
+    /// Path.Max.Retrans: retransmissions before a path is declared inactive.
+    pub path_max_retrans: Option<u16>,
+    /// Association.Max.Retrans: retransmissions before the association is declared down.
+    pub association_max_retrans: Option<u16>,
 }
 
 impl Default for SctpConfig {
@@ -52,6 +78,9 @@ impl Default for SctpConfig {
             udp_local_port: 9900,
             udp_remote_port: 9899,
             streams: 17,
+            params: AssociationParams::default(),
+            extra_local: Vec::new(),
+            extra_remote: Vec::new(),
         }
     }
 }

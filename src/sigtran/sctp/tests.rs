@@ -13,6 +13,7 @@ fn udp_config() -> SctpConfig {
         udp_local_port: TEST_UDP_PORT,
         udp_remote_port: TEST_UDP_PORT,
         streams: 17,
+        ..SctpConfig::default()
     }
 }
 

@@ -137,6 +137,158 @@ pub(crate) fn kernel_socket(
     Ok(fd)
 }
 
+/// Linux `SCTP_RTOINFO`, `SCTP_ASSOCINFO`, `SCTP_PEER_ADDR_PARAMS`, `SCTP_SOCKOPT_BINDX_ADD`,
+/// `SCTP_SOCKOPT_CONNECTX` (include/uapi/linux/sctp.h).
+const LINUX_SCTP_RTOINFO: c_int = 0;
+const LINUX_SCTP_ASSOCINFO: c_int = 1;
+const LINUX_SCTP_PEER_ADDR_PARAMS: c_int = 9;
+const LINUX_SCTP_SOCKOPT_BINDX_ADD: c_int = 100;
+const LINUX_SCTP_SOCKOPT_CONNECTX: c_int = 110;
+/// `spp_flags`: heartbeats enabled.
+const SPP_HB_ENABLE: u32 = 1;
+
+/// `struct sctp_rtoinfo`.
+#[repr(C)]
+struct SctpRtoInfo {
+    srto_assoc_id: i32,
+    srto_initial: u32,
+    srto_max: u32,
+    srto_min: u32,
+}
+
+/// `struct sctp_assocparams`.
+#[repr(C)]
+struct SctpAssocParams {
+    sasoc_assoc_id: i32,
+    sasoc_asocmaxrxt: u16,
+    sasoc_number_peer_destinations: u16,
+    sasoc_peer_rwnd: u32,
+    sasoc_local_rwnd: u32,
+    sasoc_cookie_life: u32,
+}
+
+/// `struct sctp_paddrparams`, which Linux declares `packed, aligned(4)`: no padding between
+/// the fields, 156 bytes in all (hence the explicit tail byte).
+#[repr(C, packed)]
+struct SctpPaddrParams {
+    spp_assoc_id: i32,
+    spp_address: [u8; 128],
+    spp_hbinterval: u32,
+    spp_pathmaxrxt: u16,
+    spp_pathmtu: u32,
+    spp_sackdelay: u32,
+    spp_flags: u32,
+    spp_ipv6_flowlabel: u32,
+    spp_dscp: u8,
+    tail: u8,
+}
+
+/// Sets the defaults for the socket's future association (assoc id 0, `SCTP_FUTURE_ASSOC`);
+/// zero fields leave the kernel's values.
+pub(crate) fn kernel_set_params(
+    fd: &OwnedFd,
+    params: &crate::sigtran::sctp::AssociationParams,
+) -> io::Result<()> {
+    let rto = SctpRtoInfo {
+        srto_assoc_id: 0,
+        srto_initial: params.rto_initial_ms.unwrap_or(0),
+        srto_max: params.rto_max_ms.unwrap_or(0),
+        srto_min: params.rto_min_ms.unwrap_or(0),
+    };
+    if rto.srto_initial != 0 || rto.srto_max != 0 || rto.srto_min != 0 {
+        set_fd_option(fd, IPPROTO_SCTP, LINUX_SCTP_RTOINFO, &rto)?;
+    }
+    if let Some(retrans) = params.association_max_retrans {
+        let assoc = SctpAssocParams {
+            sasoc_assoc_id: 0,
+            sasoc_asocmaxrxt: retrans,
+            sasoc_number_peer_destinations: 0,
+            sasoc_peer_rwnd: 0,
+            sasoc_local_rwnd: 0,
+            sasoc_cookie_life: 0,
+        };
+        set_fd_option(fd, IPPROTO_SCTP, LINUX_SCTP_ASSOCINFO, &assoc)?;
+    }
+    if params.heartbeat_interval_ms.is_some() || params.path_max_retrans.is_some() {
+        let paddr = SctpPaddrParams {
+            spp_assoc_id: 0,
+            spp_address: [0; 128],
+            spp_hbinterval: params.heartbeat_interval_ms.unwrap_or(0),
+            spp_pathmaxrxt: params.path_max_retrans.unwrap_or(0),
+            spp_pathmtu: 0,
+            spp_sackdelay: 0,
+            spp_flags: if params.heartbeat_interval_ms.is_some() {
+                SPP_HB_ENABLE
+            } else {
+                0
+            },
+            spp_ipv6_flowlabel: 0,
+            spp_dscp: 0,
+            tail: 0,
+        };
+        set_fd_option(fd, IPPROTO_SCTP, LINUX_SCTP_PEER_ADDR_PARAMS, &paddr)?;
+    }
+    Ok(())
+}
+
+/// Packs addresses back to back as `sctp_bindx`/`sctp_connectx` take them (RFC 6458 §9.1).
+fn packed_addresses(addresses: &[SocketAddr]) -> Vec<u8> {
+    let mut packed = Vec::new();
+    for address in addresses {
+        let (storage, length) = to_storage(*address);
+        // SAFETY: `storage` is initialised and at least `length` bytes long.
+        let bytes = unsafe {
+            std::slice::from_raw_parts(
+                (&storage as *const libc::sockaddr_storage).cast::<u8>(),
+                length as usize,
+            )
+        };
+        packed.extend_from_slice(bytes);
+    }
+    packed
+}
+
+fn set_raw_option(fd: &OwnedFd, name: c_int, bytes: &[u8]) -> c_int {
+    // SAFETY: `bytes` is live for the call and its length is passed.
+    unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            IPPROTO_SCTP,
+            name,
+            bytes.as_ptr().cast(),
+            bytes.len() as libc::socklen_t,
+        )
+    }
+}
+
+/// `sctp_bindx(SCTP_BINDX_ADD_ADDR)`: further local addresses after `bind(2)`.
+pub(crate) fn kernel_bindx_add(fd: &OwnedFd, addresses: &[SocketAddr]) -> io::Result<()> {
+    if addresses.is_empty() {
+        return Ok(());
+    }
+    check(set_raw_option(
+        fd,
+        LINUX_SCTP_SOCKOPT_BINDX_ADD,
+        &packed_addresses(addresses),
+    ))
+}
+
+/// Starts a non-blocking `sctp_connectx` to all of the peer's addresses; `Ok(true)` when it is
+/// still in progress.
+pub(crate) fn kernel_connectx_start(fd: &OwnedFd, addresses: &[SocketAddr]) -> io::Result<bool> {
+    let result = set_raw_option(
+        fd,
+        LINUX_SCTP_SOCKOPT_CONNECTX,
+        &packed_addresses(addresses),
+    );
+    // A positive result is the new association's id.
+    match check(result.min(0)) {
+        Ok(()) => Ok(false),
+        Err(error) if error.raw_os_error() == Some(libc::EINPROGRESS) => Ok(true),
+        Err(error) => Err(error),
+    }
+}
+
 /// `bind(2)`.
 pub(crate) fn kernel_bind(fd: &OwnedFd, address: SocketAddr) -> io::Result<()> {
     let (storage, length) = to_storage(address);

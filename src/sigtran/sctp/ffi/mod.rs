@@ -36,8 +36,9 @@ pub(super) const MSG_NOTIFICATION: c_int = 0x2000;
 
 mod kernel;
 pub(super) use kernel::{
-    kernel_accept, kernel_async_fd, kernel_bind, kernel_connect_start, kernel_listen,
-    kernel_sctp_socket_works, kernel_socket, kernel_take_error,
+    kernel_accept, kernel_async_fd, kernel_bind, kernel_bindx_add, kernel_connect_start,
+    kernel_connectx_start, kernel_listen, kernel_sctp_socket_works, kernel_set_params,
+    kernel_socket, kernel_take_error,
 };
 
 /// Opaque `struct socket` of usrsctp.

@@ -198,9 +198,9 @@ fn invalid_messages_in_each_client_state_get_the_right_err() {
     }
 }
 
-#[test]
-fn deregistration_needs_an_inactive_asp_and_forgets_the_routing_context() {
-    let mut pair = Pair::new(
+/// A client that registers a DPC-only routing key, against an Sgp serving `sgp_routing_context`.
+fn registering_pair(sgp_routing_context: Option<u32>) -> Pair {
+    Pair::new(
         AspConfig {
             register_routing_key: Some(RoutingKeyRequest {
                 local_rk_id: 1,
@@ -211,10 +211,15 @@ fn deregistration_needs_an_inactive_asp_and_forgets_the_routing_context() {
             ..AspConfig::default()
         },
         AspConfig {
-            routing_context: Some(100),
+            routing_context: sgp_routing_context,
             ..AspConfig::default()
         },
-    );
+    )
+}
+
+#[test]
+fn deregistration_needs_an_inactive_asp_and_forgets_the_routing_context() {
+    let mut pair = registering_pair(Some(100));
     pair.up();
     assert_eq!(pair.asp.state(), AspState::Active);
     assert!(matches!(
@@ -257,18 +262,7 @@ fn deregistration_needs_an_inactive_asp_and_forgets_the_routing_context() {
 
 #[test]
 fn refused_deregistration_is_reported_and_the_key_kept() {
-    let mut pair = Pair::new(
-        AspConfig {
-            register_routing_key: Some(RoutingKeyRequest {
-                local_rk_id: 1,
-                dpc: 0x0102,
-                si: None,
-                opc: None,
-            }),
-            ..AspConfig::default()
-        },
-        AspConfig::default(),
-    );
+    let mut pair = registering_pair(None);
     pair.up();
     pair.asp.request_inactive(pair.now).unwrap();
     pair.drive();
