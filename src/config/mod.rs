@@ -89,6 +89,12 @@ pub struct DialplanConfig {
     pub path: Option<PathBuf>,
     /// Rhai operations allowed per routing decision: the deterministic per-call time budget.
     pub max_operations: u64,
+    /// Deepest nesting of function calls (recursion) a script may reach.
+    pub max_call_levels: usize,
+    /// Longest string a script may build, in bytes.
+    pub max_string_size: usize,
+    /// Largest array (and map) a script may build.
+    pub max_array_size: usize,
     /// Lookup tables (CSV or TOML, relative to the config file), each named after its file stem.
     pub tables: Vec<PathBuf>,
     /// Q.850 cause a call is released with when the script fails (error, limit, bad decision).
@@ -142,7 +148,12 @@ impl DialplanConfig {
     pub fn limits(&self) -> DialplanLimits {
         DialplanLimits {
             max_operations: self.max_operations,
-            ..DialplanLimits::default()
+            max_call_levels: self.max_call_levels,
+            max_string_size: self.max_string_size,
+            max_array_size: self.max_array_size,
+            max_map_size: self
+                .max_array_size
+                .min(DialplanLimits::default().max_map_size),
         }
     }
 }
@@ -295,6 +306,9 @@ impl Default for DialplanConfig {
         DialplanConfig {
             path: None,
             max_operations: 100_000,
+            max_call_levels: 32,
+            max_string_size: 4096,
+            max_array_size: 1024,
             tables: Vec::new(),
             failure_cause: 41,
             retry_causes: vec![34, 38, 41, 42, 44, 47],
