@@ -262,6 +262,9 @@ pub struct TrunkConfig {
     pub profile: String,
     /// Format of called numbers sent without '+'.
     pub number_format: NumberFormat,
+    /// Whether IAMs for ported numbers (a route with `ported: true`) carry the ported number translation
+    /// indicator (Q.763 §3.23 bit M); networks that route on a routing-number prefix may not want it.
+    pub ported_number_indicator: bool,
     /// National (trunk) prefix, e.g. "0".
     pub national_prefix: String,
     /// Country code, e.g. "49".
@@ -353,6 +356,7 @@ impl Default for TrunkConfig {
             variant: Variant::Itu,
             profile: "rfc3398".to_string(),
             number_format: NumberFormat::National,
+            ported_number_indicator: true,
             national_prefix: "0".to_string(),
             country_code: "49".to_string(),
             timers: TrunkTimers::default(),

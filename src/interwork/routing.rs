@@ -235,6 +235,7 @@ impl Gateway {
                     trunk,
                     called,
                     calling,
+                    ported,
                 },
             ) => {
                 let Some(invite) = invite else {
@@ -245,6 +246,7 @@ impl Gateway {
                     keep_encapsulated_calling: calling.is_none() && invite.encapsulated_calling,
                     called: called.unwrap_or(view.called),
                     calling: calling.unwrap_or(view.calling),
+                    ported,
                 };
                 self.send_iam(number, &trunk, &chosen, &invite);
             }

@@ -42,7 +42,8 @@ fn default_dialplan_decisions() {
         Ok(RouteDecision::Routes(vec![Route::Trunk {
             trunk: "pstn".into(),
             called: None,
-            calling: None
+            calling: None,
+            ported: false
         }]))
     );
     assert_eq!(
@@ -84,7 +85,8 @@ fn rewrites_reject_headers_and_helpers() {
         Ok(RouteDecision::Routes(vec![Route::Trunk {
             trunk: "pstn".into(),
             called: Some("+4930123".into()),
-            calling: Some("7".into())
+            calling: Some("7".into()),
+            ported: false
         }]))
     );
 }
@@ -179,7 +181,8 @@ fn enum_lookup_is_pending_until_answered() {
             Outcome::Decided(RouteDecision::Routes(vec![Route::Trunk {
                 trunk: "pstn".into(),
                 called: Some("+49309".into()),
-                calling: None
+                calling: None,
+                ported: false
             }]))
         ))
     );
