@@ -189,6 +189,15 @@ fn validate(v: &Validator<'_>, config: &Config) -> Result<(), ConfigError> {
             "must be a Q.850 cause, 1..=127".into(),
         ));
     }
+    for (key, value) in [
+        ("max_call_levels", config.dialplan.max_call_levels),
+        ("max_string_size", config.dialplan.max_string_size),
+        ("max_array_size", config.dialplan.max_array_size),
+    ] {
+        if value == 0 {
+            return Err(v.error(Table("dialplan"), key, "must be above 0".into()));
+        }
+    }
     if config.enum_lookup.suffixes.is_empty() {
         return Err(v.error(
             Table("enum"),

@@ -97,6 +97,12 @@ pub struct DialplanConfig {
     pub path: Option<PathBuf>,
     /// Rhai operations allowed per routing decision: the deterministic per-call time budget.
     pub max_operations: u64,
+    /// Deepest nesting of function calls (recursion) a script may reach.
+    pub max_call_levels: usize,
+    /// Longest string a script may build, in bytes.
+    pub max_string_size: usize,
+    /// Largest array (and map) a script may build.
+    pub max_array_size: usize,
     /// Lookup tables (CSV or TOML, relative to the config file), each named after its file stem.
     pub tables: Vec<PathBuf>,
     /// Q.850 cause a call is released with when the script fails (error, limit, bad decision).
@@ -150,7 +156,12 @@ impl DialplanConfig {
     pub fn limits(&self) -> DialplanLimits {
         DialplanLimits {
             max_operations: self.max_operations,
-            ..DialplanLimits::default()
+            max_call_levels: self.max_call_levels,
+            max_string_size: self.max_string_size,
+            max_array_size: self.max_array_size,
+            max_map_size: self
+                .max_array_size
+                .min(DialplanLimits::default().max_map_size),
         }
     }
 }
@@ -303,6 +314,9 @@ pub struct TrunkConfig {
     pub profile: String,
     /// Format of called numbers sent without '+'.
     pub number_format: NumberFormat,
+    /// Whether IAMs for ported numbers (a route with `ported: true`) carry the ported number translation
+    /// indicator (Q.763 §3.23 bit M); networks that route on a routing-number prefix may not want it.
+    pub ported_number_indicator: bool,
     /// National (trunk) prefix, e.g. "0".
     pub national_prefix: String,
     /// Country code, e.g. "49".
@@ -351,6 +365,9 @@ impl Default for DialplanConfig {
         DialplanConfig {
             path: None,
             max_operations: 100_000,
+            max_call_levels: 32,
+            max_string_size: 4096,
+            max_array_size: 1024,
             tables: Vec::new(),
             failure_cause: 41,
             retry_causes: vec![34, 38, 41, 42, 44, 47],
@@ -404,6 +421,7 @@ impl Default for TrunkConfig {
             variant: Variant::Itu,
             profile: "rfc3398".to_string(),
             number_format: NumberFormat::National,
+            ported_number_indicator: true,
             national_prefix: "0".to_string(),
             country_code: "49".to_string(),
             timers: TrunkTimers::default(),

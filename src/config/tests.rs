@@ -254,3 +254,35 @@ fn streams_reach_transport_and_asp_and_need_two() {
     let error = refused.expect_err("one stream is refused").to_string();
     assert!(error.contains("streams"), "{error}");
 }
+
+#[test]
+fn dialplan_and_enum_settings() {
+    let e = err("[dialplan]\nfailure_cause = 0\n");
+    assert_eq!(
+        (e.key.as_str(), e.line),
+        ("dialplan.failure_cause", Some(2)),
+        "{e}"
+    );
+    let e = err("[dialplan]\nmax_string_size = 0\n");
+    assert_eq!(e.key, "dialplan.max_string_size", "{e}");
+    let e = err("[enum]\nsuffixes = []\n");
+    assert_eq!(e.key, "enum.suffixes", "{e}");
+    let e = err("[enum]\nresolver = \"x\"\n");
+    assert!(e.message.contains("resolver"), "{e}");
+    let config = Config::from_toml(
+        "t.toml",
+        "[dialplan]\nmax_call_levels = 8\nmax_array_size = 10\nfailure_cause = 34\n[enum]\nservers = [\"127.0.0.1:5353\"]\nsuffixes = [\"e164.example\", \"e164.arpa\"]\n",
+    )
+    .expect("valid");
+    let limits = config.dialplan.limits();
+    assert_eq!(
+        (
+            limits.max_call_levels,
+            limits.max_array_size,
+            limits.max_map_size
+        ),
+        (8, 10, 10)
+    );
+    assert_eq!(config.dialplan.failure_cause, 34);
+    assert_eq!(config.enum_lookup.suffixes, ["e164.example", "e164.arpa"]);
+}

@@ -181,6 +181,14 @@ fn enum_lookup_waits_for_the_answer_caches_it_and_replays() {
     bench.answer_enum(&zones, &mut answered);
     // Ported: routed on the routing number; dipped but not ported: on the dialled number.
     assert_eq!(bench.iam_called_digits(), ["4915199", "4930222222"]);
+    // Only the translated number carries the ported number translation indicator (Q.763 §3.23 bit M).
+    let ported: Vec<bool> = bench
+        .isup_in
+        .iter()
+        .filter_map(|m| m.to_iam().ok())
+        .map(|iam| iam.forward_call_indicators.ported_number_translation)
+        .collect();
+    assert_eq!(ported, [true, false]);
     // The same number again is answered from the cache: no new query.
     bench.sip(&invite("+4930123456", "e3"));
     assert_eq!(bench.enum_queries().len(), 2);

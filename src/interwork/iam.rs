@@ -26,6 +26,9 @@ pub(crate) struct IamRequest<'a> {
     pub keep_encapsulated_called: bool,
     /// Likewise for the calling number.
     pub keep_encapsulated_calling: bool,
+    /// Set the ported number translation indicator (Q.763 §3.23 bit M): the called number was translated by
+    /// a number-portability lookup.
+    pub ported_number_translation: bool,
 }
 
 /// Builds the IAM for a SIP-originated call.
@@ -62,6 +65,7 @@ pub(crate) fn build_iam(profile: &IamProfile, request: &IamRequest<'_>) -> Iam {
         if !request.keep_encapsulated_calling && calling_party_number.is_some() {
             iam.calling_party_number = calling_party_number;
         }
+        iam.forward_call_indicators.ported_number_translation |= request.ported_number_translation;
         return iam;
     }
     let international_call = match profile.national_international_call {
@@ -85,7 +89,7 @@ pub(crate) fn build_iam(profile: &IamProfile, request: &IamRequest<'_>) -> Iam {
             isdn_user_part_preference: profile.isdn_user_part_preference_indicator,
             isdn_access: profile.isdn_access_indicator != 0,
             sccp_method: profile.sccp_method_indicator,
-            ported_number_translation: false,
+            ported_number_translation: request.ported_number_translation,
             national_use: 0,
         },
         calling_partys_category: CallingPartysCategory(profile.calling_party_category),

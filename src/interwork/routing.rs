@@ -139,10 +139,10 @@ impl Gateway {
         let suffixes = &self.config.enum_lookup.suffixes;
         for (index, suffix) in suffixes.iter().enumerate() {
             let domain = enum_domain(number, suffix)?;
-            let answer = self.enum_cache.get(&domain, self.now)?;
+            let result = self.enum_cache.result(&domain, number, self.now)?;
             let last = index + 1 == suffixes.len();
-            if !matches!(answer, EnumAnswer::NxDomain { .. }) || last {
-                return Some(EnumResult::from_answer(answer, number));
+            if result != EnumResult::NotFound || last {
+                return Some(result);
             }
         }
         None
@@ -189,7 +189,8 @@ impl Gateway {
             return;
         };
         self.current = Some(query.call);
-        self.enum_cache.insert(domain, answer, self.now);
+        self.enum_cache
+            .insert(domain, answer, &query.number, self.now);
         let more_suffixes = query.suffix + 1 < self.config.enum_lookup.suffixes.len();
         if matches!(answer, EnumAnswer::NxDomain { .. }) && more_suffixes {
             return self.send_enum_query(query.call, &query.number, query.suffix + 1);
@@ -234,6 +235,7 @@ impl Gateway {
                     trunk,
                     called,
                     calling,
+                    ported,
                 },
             ) => {
                 let Some(invite) = invite else {
@@ -244,6 +246,7 @@ impl Gateway {
                     keep_encapsulated_calling: calling.is_none() && invite.encapsulated_calling,
                     called: called.unwrap_or(view.called),
                     calling: calling.unwrap_or(view.calling),
+                    ported,
                 };
                 self.send_iam(number, &trunk, &chosen, &invite);
             }

@@ -19,6 +19,8 @@ pub(crate) struct ChosenNumbers {
     pub(crate) calling: String,
     pub(crate) keep_encapsulated_called: bool,
     pub(crate) keep_encapsulated_calling: bool,
+    /// The called number came from a number-portability translation.
+    pub(crate) ported: bool,
 }
 
 /// The parts of an incoming INVITE the call logic reads.
@@ -269,6 +271,7 @@ impl Gateway {
                 encapsulated: invite.isup_body.as_deref(),
                 keep_encapsulated_called: chosen.keep_encapsulated_called,
                 keep_encapsulated_calling: chosen.keep_encapsulated_calling,
+                ported_number_translation: chosen.ported && trunk.config.ported_number_indicator,
             },
         );
         let now = self.now;

@@ -81,11 +81,22 @@ fn route(map: &Map) -> Result<Route, String> {
     let action = string_field(map, "action")?.ok_or("missing `action`")?;
     match action.as_str() {
         "trunk" => {
-            only_keys(map, &["action", "trunk", "called", "calling"], "trunk")?;
+            only_keys(
+                map,
+                &["action", "trunk", "called", "calling", "ported"],
+                "trunk",
+            )?;
+            let ported = match map.get("ported") {
+                None => false,
+                Some(value) => value
+                    .as_bool()
+                    .map_err(|found| format!("`ported` must be true or false, found {found}"))?,
+            };
             Ok(Route::Trunk {
                 trunk: required_string(map, "trunk", "trunk")?,
                 called: string_field(map, "called")?,
                 calling: string_field(map, "calling")?,
+                ported,
             })
         }
         "sip" => {

@@ -256,10 +256,20 @@ fn split_unescaped(text: &str, delimiter: char) -> Vec<String> {
     parts
 }
 
-/// ENUM answers remembered by domain until their TTL passes (times on the core's clock, so hits replay).
+/// A cached answer with the result computed from it for one Application Unique String.
+#[derive(Debug, Clone)]
+struct CacheEntry {
+    expires_ms: u64,
+    answer: EnumAnswer,
+    aus: String,
+    result: EnumResult,
+}
+
+/// ENUM answers remembered by domain until their TTL passes (times on the core's clock, so hits replay). The
+/// processed result (ordering, RFC 3402 substitution) is kept too, so a hit costs a map probe and a clone.
 #[derive(Debug, Default)]
 pub struct EnumCache {
-    entries: HashMap<String, (u64, EnumAnswer)>,
+    entries: HashMap<String, CacheEntry>,
     /// TTL of failed lookups, ms (0: not cached).
     pub failure_ttl_ms: u64,
     /// Upper bound on any TTL, ms.
@@ -283,12 +293,26 @@ impl EnumCache {
     pub fn get(&self, domain: &str, now_ms: u64) -> Option<&EnumAnswer> {
         self.entries
             .get(domain)
-            .filter(|(expires, _)| *expires > now_ms)
-            .map(|(_, answer)| answer)
+            .filter(|entry| entry.expires_ms > now_ms)
+            .map(|entry| &entry.answer)
     }
 
-    /// Remembers `answer` for its TTL (negative TTL for NXDOMAIN, the failure TTL for failures).
-    pub fn insert(&mut self, domain: &str, answer: &EnumAnswer, now_ms: u64) {
+    /// The result for `aus` (the number with its '+') from the cached answer for `domain`, if fresh.
+    pub fn result(&self, domain: &str, aus: &str, now_ms: u64) -> Option<EnumResult> {
+        let entry = self
+            .entries
+            .get(domain)
+            .filter(|entry| entry.expires_ms > now_ms)?;
+        Some(if entry.aus == aus {
+            entry.result.clone()
+        } else {
+            EnumResult::from_answer(&entry.answer, aus)
+        })
+    }
+
+    /// Remembers `answer` (the answer to the query for `aus`) for its TTL: the record TTL, the negative TTL for
+    /// NXDOMAIN, the failure TTL for failures.
+    pub fn insert(&mut self, domain: &str, answer: &EnumAnswer, aus: &str, now_ms: u64) {
         let ttl_ms = match answer {
             EnumAnswer::Records { ttl_s, .. } => u64::from(*ttl_s) * 1000,
             EnumAnswer::NxDomain { negative_ttl_s } => u64::from(*negative_ttl_s) * 1000,
@@ -299,13 +323,18 @@ impl EnumCache {
             return;
         }
         if self.entries.len() >= self.capacity {
-            self.entries.retain(|_, (expires, _)| *expires > now_ms);
+            self.entries.retain(|_, entry| entry.expires_ms > now_ms);
             if self.entries.len() >= self.capacity {
                 self.entries.clear();
             }
         }
-        self.entries
-            .insert(domain.to_string(), (now_ms + ttl_ms, answer.clone()));
+        let entry = CacheEntry {
+            expires_ms: now_ms + ttl_ms,
+            answer: answer.clone(),
+            aus: aus.to_string(),
+            result: EnumResult::from_answer(answer, aus),
+        };
+        self.entries.insert(domain.to_string(), entry);
     }
 
     /// Number of entries (expired ones included until they are swept).
@@ -413,23 +442,25 @@ mod tests {
             records: vec![],
             ttl_s: 10,
         };
-        cache.insert("a", &found, 1000);
+        cache.insert("a", &found, "+1", 1000);
         assert!(cache.get("a", 10_999).is_some());
         assert!(cache.get("a", 11_000).is_none(), "expired");
-        cache.insert("b", &EnumAnswer::NxDomain { negative_ttl_s: 1 }, 0);
+        cache.insert("b", &EnumAnswer::NxDomain { negative_ttl_s: 1 }, "+1", 0);
+        assert_eq!(cache.result("b", "+1", 5), Some(EnumResult::NotFound));
         assert!(cache.get("b", 999).is_some());
         cache.insert(
             "c",
             &EnumAnswer::Failed {
                 reason: "timeout".into(),
             },
+            "+1",
             0,
         );
         assert!(
             cache.get("c", 0).is_none(),
             "failures not cached with ttl 0"
         );
-        cache.insert("d", &found, 20_000);
+        cache.insert("d", &found, "+1", 20_000);
         assert!(cache.len() <= 2, "bounded");
         assert!(cache.get("d", 20_001).is_some());
     }

@@ -140,6 +140,9 @@ pub enum Route {
         called: Option<String>,
         /// Rewritten calling number, if any.
         calling: Option<String>,
+        /// The called number is the result of a number-portability translation (ENUM `npdi`/`rn`): set the
+        /// IAM's ported number translation indicator (Q.763 §3.23 bit M) on trunks that want it.
+        ported: bool,
     },
     /// Send an INVITE to a SIP URI.
     Sip {
@@ -160,8 +163,12 @@ impl std::fmt::Display for Route {
                 trunk,
                 called,
                 calling,
+                ported,
             } => {
                 write!(f, "trunk:{trunk}")?;
+                if *ported {
+                    write!(f, " ported")?;
+                }
                 (called, calling)
             }
             Route::Sip {
