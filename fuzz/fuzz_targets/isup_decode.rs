@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tandem::isup::codec::*;
 use tandem::decode::decode_isup;
+use tandem::isup::codec::*;
 
 fuzz_target!(|data: &[u8]| {
     for variant in [Variant::Itu, Variant::Etsi] {

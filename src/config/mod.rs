@@ -184,6 +184,17 @@ pub enum Transport {
 pub enum Variant {
     /// ITU-T Q.761–Q.764.
     Itu,
+    /// ETSI EN 300 356 (European national ISUP).
+    Etsi,
+}
+
+impl From<Variant> for crate::isup::Variant {
+    fn from(variant: Variant) -> Self {
+        match variant {
+            Variant::Itu => crate::isup::Variant::Itu,
+            Variant::Etsi => crate::isup::Variant::Etsi,
+        }
+    }
 }
 
 /// M3UA Traffic Mode Type of the AS (RFC 4666 §3.8.1).

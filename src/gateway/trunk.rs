@@ -70,6 +70,7 @@ impl Trunk {
         };
         isup_config.t7_expiry_cause = tables.release_cause(ReleaseReason::NoAcmTimeout);
         isup_config.t9_expiry_cause = tables.release_cause(ReleaseReason::NoAnswerTimeout);
+        isup_config.variant = config.variant.into();
         let isup = CallControl::new(isup_config)
             .map_err(|e| GatewayError::Config(format!("trunk {}: {e}", config.name)))?;
         Ok(Trunk {
@@ -112,6 +113,8 @@ impl Trunk {
     pub(crate) fn send_isup(&mut self, message: &IsupMessage) -> Result<(), AspError> {
         // ITU SLS is four bits; tying it to the CIC keeps one circuit's messages in sequence (Q.764 §2.1).
         let sls = (message.cic.0 & 0x0f) as u8;
+        let mut user_data = Vec::with_capacity(64);
+        message.encode_variant_into(self.config.variant.into(), &mut user_data);
         self.asp.send_data(ProtocolData {
             opc: self.config.opc,
             dpc: self.config.dpc,
@@ -119,7 +122,7 @@ impl Trunk {
             ni: self.config.ni,
             mp: 0,
             sls,
-            user_data: message.encode(),
+            user_data,
         })
     }
 }

@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use crate::isup::circuit::{CircuitError, CircuitPool};
 use crate::isup::codec::{
     causes, BackwardCallIndicators, CauseIndicators, Cic, EventInformation, Iam, IsupError,
-    IsupMessage, MessageType, OptionalParameter, RangeAndStatus, SubsequentNumber,
+    IsupMessage, MessageType, OptionalParameter, RangeAndStatus, SubsequentNumber, Variant,
 };
 use crate::isup::timer::{IsupTimers, Timer, TimerTable};
 use crate::isup::Transition;
@@ -39,6 +39,8 @@ pub struct CallControlConfig {
     /// Cause sent in REL when T9 expires: #19 "no answer from user (user alerted)", the
     /// Q.118 awaiting-answer case.
     pub t9_expiry_cause: u8,
+    /// The ISUP variant spoken on the trunk; received messages are decoded with its layouts.
+    pub variant: Variant,
 }
 
 impl CallControlConfig {
@@ -51,6 +53,7 @@ impl CallControlConfig {
             controlled_circuits: ControlledCircuits::Even,
             t7_expiry_cause: causes::NORMAL_UNSPECIFIED,
             t9_expiry_cause: causes::NO_ANSWER_FROM_USER,
+            variant: Variant::Itu,
         }
     }
 }

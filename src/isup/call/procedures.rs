@@ -11,7 +11,7 @@ impl CallControl {
     /// broken IAM is refused with REL, a broken REL still releases (RLC), a broken RLC still
     /// completes, anything else gets CFN with [`IsupError::cause`]; CFN is never answered.
     pub fn handle_bytes(&mut self, bytes: &[u8], now_ms: u64) {
-        match IsupMessage::decode(bytes) {
+        match IsupMessage::decode_variant(bytes, self.config.variant) {
             Ok(message) => self.handle_message(message, now_ms),
             Err(error) => self.handle_undecodable(bytes, &error, now_ms),
         }
