@@ -17,6 +17,7 @@ use super::endpoint::{Endpoint, LegState};
 use super::endpoint_uas::ALLOW;
 use super::message::{self, Message, Request};
 use super::sdp::Sdp;
+use super::session_timer;
 use super::{LegId, TransportKind};
 
 impl Endpoint {
@@ -47,7 +48,8 @@ impl Endpoint {
             return;
         };
         let text = answer.to_string();
-        let extra = self.dialog_response_headers(transport);
+        let mut extra = self.dialog_response_headers(transport);
+        extra.extend(self.refresh_session(leg, request, now_ms));
         let sent = self.reply_in_tx(
             transport,
             response_to,
@@ -83,8 +85,13 @@ impl Endpoint {
     ) {
         let is_update = request.method().as_str() == "UPDATE";
         let offer = is_update && !request.body().is_empty();
+        let refresh = if is_update {
+            self.refresh_session(leg, request, now_ms)
+        } else {
+            Vec::new()
+        };
         if !offer {
-            self.reject_in_tx(transport, response_to, request, 200, &[], now_ms);
+            self.reject_in_tx(transport, response_to, request, 200, &refresh, now_ms);
             return;
         }
         let Some(answer) = self.modified_sdp(leg, request) else {
@@ -92,7 +99,8 @@ impl Endpoint {
             return;
         };
         let text = answer.to_string();
-        let extra = self.dialog_response_headers(transport);
+        let mut extra = self.dialog_response_headers(transport);
+        extra.extend(refresh);
         let sent = self.reply_in_tx(
             transport,
             response_to,
@@ -108,6 +116,27 @@ impl Endpoint {
                 l.final_2xx = Some(sent);
             }
         }
+    }
+
+    /// A re-INVITE or UPDATE about to be answered 2xx refreshes a running session timer (RFC 4028 §10),
+    /// with the interval it asks for when that is acceptable; returns the headers for the 2xx.
+    fn refresh_session(
+        &mut self,
+        leg: LegId,
+        request: &Request,
+        now_ms: u64,
+    ) -> Vec<(String, String)> {
+        let min_se = self.cfg.min_session_expires_s;
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return Vec::new();
+        };
+        let Some(current) = l.session_interval_s else {
+            return Vec::new();
+        };
+        let interval = session_timer::negotiated(request, min_se).unwrap_or(current);
+        l.session_interval_s = Some(interval);
+        l.session_deadline = Some(session_timer::bye_at(now_ms, interval));
+        session_timer::response_headers(interval)
     }
 
     fn dialog_response_headers(&self, transport: TransportKind) -> Vec<(String, String)> {

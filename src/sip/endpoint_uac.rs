@@ -104,6 +104,8 @@ impl Endpoint {
                 cancel_deadline: None,
                 ack_2xx: None,
                 reinvite_pending: false,
+                session_interval_s: None,
+                session_deadline: None,
             },
         );
         self.transitions.push_back(Transition {

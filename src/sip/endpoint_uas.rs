@@ -11,6 +11,7 @@ use super::endpoint::{
 };
 use super::message::{self, default_reason, Method, Request};
 use super::sdp::Sdp;
+use super::session_timer;
 use super::transaction::{Transaction, TxKey};
 use super::{LegId, SipError, Transition, TransportKind};
 
@@ -246,6 +247,17 @@ impl Endpoint {
             self.reject_in_tx(transport, response_to, &request, 483, &[], now_ms);
             return;
         }
+        // RFC 4028 §8.1: an interval below our minimum is refused, naming the minimum.
+        if let Some(se) = session_timer::session_expires(&request) {
+            if se.interval_s < self.cfg.min_session_expires_s {
+                let extra = vec![(
+                    "Min-SE".to_string(),
+                    self.cfg.min_session_expires_s.to_string(),
+                )];
+                self.reject_in_tx(transport, response_to, &request, 422, &extra, now_ms);
+                return;
+            }
+        }
         // RFC 3261 §21.4.7, RFC 4475 §3.3.15: our answer is SDP, so an Accept without it gets 406.
         if !request.accepts_sdp() {
             let extra = vec![("Accept".to_string(), "application/sdp".to_string())];
@@ -300,6 +312,8 @@ impl Endpoint {
                 cancel_deadline: None,
                 ack_2xx: None,
                 reinvite_pending: false,
+                session_interval_s: None,
+                session_deadline: None,
             },
         );
         self.transitions.push_back(Transition {
@@ -455,6 +469,13 @@ impl Endpoint {
             extra.push(("Allow".into(), ALLOW.into()));
         }
         extra.push(("Server".into(), self.cfg.user_agent.clone()));
+        let session = (200..300)
+            .contains(&status)
+            .then(|| session_timer::negotiated(&l.invite, self.cfg.min_session_expires_s))
+            .flatten();
+        if let Some(interval) = session {
+            extra.extend(session_timer::response_headers(interval));
+        }
         extra.extend(extra_headers.iter().cloned());
         let tag = (status > 100).then(|| l.local_tag.clone());
         let response = message::build_response(
@@ -484,7 +505,13 @@ impl Endpoint {
                 }
             }
             101..=199 => {}
-            200..=299 => self.answered(leg, response.to_bytes(), now_ms),
+            200..=299 => {
+                self.answered(leg, response.to_bytes(), now_ms);
+                if let (Some(l), Some(interval)) = (self.legs.get_mut(&leg), session) {
+                    l.session_interval_s = Some(interval);
+                    l.session_deadline = Some(session_timer::bye_at(now_ms, interval));
+                }
+            }
             _ => self.set_leg_state(leg, LegState::Terminated, "final response sent"),
         }
         Ok(())

@@ -600,6 +600,7 @@ pub fn default_reason(status: u16) -> &'static str {
         408 => "Request Timeout",
         415 => "Unsupported Media Type",
         420 => "Bad Extension",
+        422 => "Session Interval Too Small",
         480 => "Temporarily Unavailable",
         481 => "Call/Transaction Does Not Exist",
         483 => "Too Many Hops",

@@ -38,3 +38,22 @@ fn calls_survive_thirty_percent_loss() {
     assert_plain_calls(&rig, 5);
     rig.stop_and_replay();
 }
+
+#[test]
+fn session_timer_refresh_then_expiry_releases_the_call() {
+    let mut rig = Rig::start(RigOptions {
+        sip_extra: "min_session_expires = 3\n".into(),
+        ..RigOptions::default()
+    });
+    // Refreshed once by UPDATE after 1 s, then left to expire: tandem sends BYE 1 s before the 3 s expiry
+    // and releases the circuit.
+    let output = rig.sipp("uac_session_timer.xml", "4930123456", 2, &[]);
+    rig.assert_sipp_ok(&output, "uac_session_timer x2");
+    assert_plain_calls(&rig, 2);
+    let log = std::fs::read_to_string(rig.dir.path().join("tandem.log")).unwrap_or_default();
+    assert!(
+        log.contains("SessionExpired"),
+        "no session expiry logged:\n{log}"
+    );
+    rig.stop_and_replay();
+}

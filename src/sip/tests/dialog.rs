@@ -233,3 +233,107 @@ fn unchanged_answer_keeps_its_version() {
     let same = answer_modification(&local, &offer).unwrap();
     assert_eq!(same.session_version, local.session_version);
 }
+
+fn timed_invite(session_expires: &str) -> Vec<u8> {
+    let text = String::from_utf8(invite("z9hG4bKst1")).unwrap();
+    text.replacen(
+        "CSeq:",
+        &format!("Supported: timer\r\nSession-Expires: {session_expires}\r\nCSeq:"),
+        1,
+    )
+    .into_bytes()
+}
+
+#[test]
+fn session_timer_is_negotiated_refreshed_and_expires_with_bye() {
+    let mut ep = endpoint();
+    // Below Min-SE (90 s): 422 naming the minimum.
+    ep.handle_datagram(TransportKind::Udp, addr(PEER), &timed_invite("30"), 0);
+    let sent = transmits(&mut ep);
+    assert_eq!(status_of(&sent[0]), 422);
+    assert!(String::from_utf8_lossy(&sent[0].data).contains("Min-SE: 90"));
+
+    let mut ep = endpoint();
+    ep.handle_datagram(
+        TransportKind::Udp,
+        addr(PEER),
+        &timed_invite("120;refresher=uac"),
+        0,
+    );
+    transmits(&mut ep);
+    let leg = match events(&mut ep).as_slice() {
+        [SipEvent::IncomingInvite { leg, .. }] => *leg,
+        other => panic!("{other:?}"),
+    };
+    let offer = Sdp::parse(SDP_OFFER.as_bytes()).unwrap();
+    let answer = offer.answer(addr(LOCAL).ip(), 40000, 9).unwrap();
+    let body = (
+        "application/sdp".to_string(),
+        answer.to_string().into_bytes(),
+    );
+    ep.respond(leg, 200, None, &[], Some(body), 10).unwrap();
+    let sent = transmits(&mut ep);
+    let text = String::from_utf8_lossy(&sent[0].data).into_owned();
+    assert!(
+        text.contains("Session-Expires: 120;refresher=uac"),
+        "{text}"
+    );
+    assert!(text.contains("Require: timer"), "{text}");
+    let tag = to_tag_of(&sent[0]);
+    ep.handle_datagram(
+        TransportKind::Udp,
+        addr(PEER),
+        &in_dialog("ACK", "z9hG4bKa", 1, &tag),
+        20,
+    );
+    events(&mut ep);
+    // The INVITE transaction's Timer L (64·T1) goes first; then BYE is due 32 s before expiry: 10 + 88 s.
+    ep.handle_timeout(32_010);
+    assert!(transmits(&mut ep).is_empty());
+    assert_eq!(ep.poll_timeout(), Some(88_010));
+    // A refresh by UPDATE at 60 s moves it to 60 + 88 s.
+    ep.handle_datagram(
+        TransportKind::Udp,
+        addr(PEER),
+        &in_dialog("UPDATE", "z9hG4bKu", 2, &tag),
+        60_000,
+    );
+    let sent = transmits(&mut ep);
+    assert!(String::from_utf8_lossy(&sent[0].data).contains("Session-Expires: 120;refresher=uac"));
+    ep.handle_timeout(100_000);
+    assert!(transmits(&mut ep).is_empty());
+    assert_eq!(ep.poll_timeout(), Some(148_000));
+    ep.handle_timeout(148_000);
+    let sent = transmits(&mut ep);
+    assert_eq!(request_of(&sent[0]).method(), message::Method::Bye);
+    assert!(matches!(
+        events(&mut ep).as_slice(),
+        [SipEvent::LegTerminated {
+            reason: crate::sip::TerminationReason::SessionExpired,
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn no_session_timer_without_supported_timer_or_with_refresher_uas() {
+    for variant in ["supported", "uas"] {
+        let text = String::from_utf8(timed_invite("120;refresher=uas")).unwrap();
+        let text = if variant == "supported" {
+            text.replace("Supported: timer\r\n", "")
+                .replace("refresher=uas", "refresher=uac")
+        } else {
+            text
+        };
+        let mut ep = endpoint();
+        ep.handle_datagram(TransportKind::Udp, addr(PEER), text.as_bytes(), 0);
+        transmits(&mut ep);
+        let leg = match events(&mut ep).as_slice() {
+            [SipEvent::IncomingInvite { leg, .. }] => *leg,
+            other => panic!("{other:?}"),
+        };
+        ep.respond(leg, 200, None, &[], None, 10).unwrap();
+        let sent = transmits(&mut ep);
+        assert!(!String::from_utf8_lossy(&sent[0].data).contains("Session-Expires"));
+    }
+}
