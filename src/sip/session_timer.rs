@@ -76,7 +76,7 @@ mod tests {
     #[test]
     fn bye_goes_a_third_or_32_seconds_early() {
         assert_eq!(bye_at(0, 90), 60_000);
-        assert_eq!(bye_at(1000, 1800), 1000 + 1768_000);
+        assert_eq!(bye_at(1000, 1800), 1000 + 1_768_000);
         assert_eq!(bye_at(0, 3), 2_000);
     }
 }
