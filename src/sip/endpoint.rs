@@ -214,7 +214,7 @@ pub enum SipEvent {
 
 /// State of a leg (one INVITE dialog usage), as recorded in transitions (`sip.leg`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum LegState {
+pub(crate) enum LegState {
     /// UAC: INVITE sent, nothing heard.
     Calling,
     /// UAS: INVITE received, no final response yet. UAC: provisional received.
@@ -232,7 +232,7 @@ pub(super) enum LegState {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Role {
+pub(crate) enum Role {
     Uas,
     Uac,
 }
@@ -270,6 +270,8 @@ pub(super) struct Leg {
     pub(super) session_interval_s: Option<u32>,
     /// When to send BYE if no refresh arrives (RFC 4028 §10).
     pub(super) session_deadline: Option<u64>,
+    /// RFC 3262 state when the caller uses 100rel.
+    pub(super) reliable: Option<super::reliable::Reliable>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -553,6 +555,10 @@ impl Endpoint {
                 TerminationReason::SessionExpired,
                 "session timer expired",
             );
+        } else if let Some(data) = l.reliable.as_mut().and_then(|r| r.on_timer(now_ms)) {
+            // RFC 3262 §3: the reliable provisional again, until PRACK.
+            let (transport, to) = (l.transport, l.response_to);
+            self.send(transport, to, data);
         } else if l.ack_deadline.is_some_and(|at| at <= now_ms) {
             l.ack_deadline = None;
             l.retransmit_at = None;
@@ -601,6 +607,7 @@ fn leg_deadline(leg: &Leg) -> Option<u64> {
         leg.ack_deadline,
         leg.cancel_deadline,
         leg.session_deadline,
+        leg.reliable.as_ref().and_then(|r| r.deadline()),
     ]
     .into_iter()
     .flatten()

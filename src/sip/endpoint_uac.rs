@@ -106,6 +106,7 @@ impl Endpoint {
                 reinvite_pending: false,
                 session_interval_s: None,
                 session_deadline: None,
+                reliable: None,
             },
         );
         self.transitions.push_back(Transition {

@@ -10,12 +10,13 @@ use super::endpoint::{
     Role, SipEvent, TerminationReason, TxEntry,
 };
 use super::message::{self, default_reason, Method, Request};
+use super::reliable::{self, Reliable};
 use super::sdp::Sdp;
 use super::session_timer;
 use super::transaction::{Transaction, TxKey};
 use super::{LegId, SipError, Transition, TransportKind};
 
-pub(super) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO";
+pub(super) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, PRACK";
 const ACCEPT: &str = "application/sdp, application/isup, multipart/mixed";
 
 impl Endpoint {
@@ -81,10 +82,26 @@ impl Endpoint {
             self.reject_in_tx(transport, response_to, &request, 416, &[], now_ms);
             return;
         }
-        // RFC 3261 §8.2.2.3: we support no extension, so any Require is refused.
+        // RFC 3261 §8.2.2.3: a Require naming an extension we lack is refused, listing what we lack.
         if !matches!(method, Method::Ack | Method::Cancel) {
-            if let Some(required) = request.header("Require") {
-                let extra = vec![("Unsupported".to_string(), required)];
+            let unsupported: Vec<String> = request
+                .header_list()
+                .iter()
+                .filter(|(name, _)| name.eq_ignore_ascii_case("Require"))
+                .flat_map(|(_, value)| {
+                    value
+                        .split(',')
+                        .map(|o| o.trim().to_string())
+                        .collect::<Vec<_>>()
+                })
+                .filter(|o| {
+                    !reliable::SUPPORTED
+                        .iter()
+                        .any(|s| o.eq_ignore_ascii_case(s))
+                })
+                .collect();
+            if !unsupported.is_empty() {
+                let extra = vec![("Unsupported".to_string(), unsupported.join(", "))];
                 self.reject_in_tx(transport, response_to, &request, 420, &extra, now_ms);
                 return;
             }
@@ -113,6 +130,9 @@ impl Endpoint {
                     ("Accept".to_string(), ACCEPT.to_string()),
                 ];
                 self.reject_in_tx(transport, response_to, &request, 200, &extra, now_ms);
+            }
+            Method::Known(ref name) if name == "PRACK" => {
+                self.on_prack(transport, response_to, &request, now_ms)
             }
             Method::Known(ref name) if name == "UPDATE" || name == "INFO" => {
                 match self.dialog_of(&request) {
@@ -289,6 +309,8 @@ impl Endpoint {
         let leg = LegId(self.next_leg);
         self.next_leg += 1;
         let local_tag = self.ids.token();
+        let reliable =
+            reliable::wanted(&request).then(|| Reliable::new(self.ids.next_u64() as u32));
         self.legs.insert(
             leg,
             Leg {
@@ -314,6 +336,7 @@ impl Endpoint {
                 reinvite_pending: false,
                 session_interval_s: None,
                 session_deadline: None,
+                reliable,
             },
         );
         self.transitions.push_back(Transition {
@@ -478,6 +501,21 @@ impl Endpoint {
         }
         extra.extend(extra_headers.iter().cloned());
         let tag = (status > 100).then(|| l.local_tag.clone());
+        let rseq = if (101..200).contains(&status) {
+            self.legs
+                .get_mut(&leg)
+                .and_then(|l| l.reliable.as_mut())
+                .and_then(Reliable::take_rseq)
+        } else {
+            None
+        };
+        if let Some(rseq) = rseq {
+            extra.push(("Require".into(), "100rel".into()));
+            extra.push(("RSeq".into(), rseq.to_string()));
+        }
+        let Some(l) = self.legs.get(&leg) else {
+            return Err(SipError::UnknownLeg(leg));
+        };
         let response = message::build_response(
             &l.invite,
             status,
@@ -498,6 +536,14 @@ impl Endpoint {
             None => return Err(self.invalid_state(leg, "respond")),
         };
         self.dispatch(tx_id, out, now_ms);
+        let t1 = self.cfg.timer_t1_ms;
+        if let Some(r) = self.legs.get_mut(&leg).and_then(|l| l.reliable.as_mut()) {
+            match rseq {
+                Some(rseq) => r.sent(rseq, response.to_bytes(), now_ms, t1),
+                None if status >= 200 => r.finish(),
+                None => {}
+            }
+        }
         match status {
             100 => {
                 if let Some(l) = self.legs.get_mut(&leg) {

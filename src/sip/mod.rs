@@ -9,7 +9,7 @@
 //! [`sdp`] (RFC 4566 offer/answer subset), `transaction` (timers around the §17 machines),
 //! [`dialog`] (RFC 3261 §12 dialog state), [`endpoint`] (the API), [`framing`] (TCP framing),
 //! `limits` (per-source rate limit), `session_timer` (RFC 4028), `endpoint_dialog` (re-INVITE,
-//! UPDATE, INFO).
+//! UPDATE, INFO), `reliable` (RFC 3262 100rel/PRACK).
 
 pub mod body;
 pub mod dialog;
@@ -20,6 +20,7 @@ mod endpoint_uas;
 pub mod framing;
 mod limits;
 pub mod message;
+mod reliable;
 pub mod sdp;
 mod session_timer;
 mod transaction;

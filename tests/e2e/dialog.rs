@@ -57,3 +57,12 @@ fn session_timer_refresh_then_expiry_releases_the_call() {
     );
     rig.stop_and_replay();
 }
+
+#[test]
+fn reliable_ringing_is_pracked_before_the_answer() {
+    let mut rig = Rig::start(RigOptions::default());
+    let output = rig.sipp("uac_prack.xml", "4930123456", 5, &[]);
+    rig.assert_sipp_ok(&output, "uac_prack x5");
+    assert_plain_calls(&rig, 5);
+    rig.stop_and_replay();
+}

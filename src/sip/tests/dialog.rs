@@ -337,3 +337,98 @@ fn no_session_timer_without_supported_timer_or_with_refresher_uas() {
         assert!(!String::from_utf8_lossy(&sent[0].data).contains("Session-Expires"));
     }
 }
+
+fn with_header(data: Vec<u8>, header: &str) -> Vec<u8> {
+    String::from_utf8(data)
+        .unwrap()
+        .replacen("CSeq:", &format!("{header}\r\nCSeq:"), 1)
+        .into_bytes()
+}
+
+#[test]
+fn reliable_provisionals_are_retransmitted_until_prack() {
+    let mut ep = endpoint();
+    let leg = {
+        ep.handle_datagram(
+            TransportKind::Udp,
+            addr(PEER),
+            &with_header(invite("z9hG4bKrel"), "Supported: 100rel, timer"),
+            0,
+        );
+        transmits(&mut ep);
+        match events(&mut ep).as_slice() {
+            [SipEvent::IncomingInvite { leg, .. }] => *leg,
+            other => panic!("{other:?}"),
+        }
+    };
+    ep.respond(leg, 180, None, &[], None, 10).unwrap();
+    let sent = transmits(&mut ep);
+    let ringing = response_of(&sent[0]);
+    let rseq: u32 = ringing.header("RSeq").unwrap().parse().unwrap();
+    assert_eq!(ringing.header("Require").as_deref(), Some("100rel"));
+    let tag = to_tag_of(&sent[0]);
+    // A second provisional while the first is unacknowledged goes unreliably.
+    ep.respond(leg, 183, None, &[], None, 20).unwrap();
+    assert!(response_of(&transmits(&mut ep)[0]).header("RSeq").is_none());
+    // Retransmitted at T1, then 2·T1.
+    ep.handle_timeout(510);
+    assert_eq!(
+        transmits(&mut ep).iter().map(status_of).collect::<Vec<_>>(),
+        vec![180]
+    );
+    let prack = |rack: &str, branch: &str| {
+        with_header(
+            in_dialog("PRACK", branch, 2, &tag),
+            &format!("RAck: {rack}"),
+        )
+    };
+    ep.handle_datagram(
+        TransportKind::Udp,
+        addr(PEER),
+        &prack(&format!("{} 1 INVITE", rseq + 5), "z9hG4bKp0"),
+        600,
+    );
+    assert_eq!(
+        transmits(&mut ep).iter().map(status_of).collect::<Vec<_>>(),
+        vec![481]
+    );
+    ep.handle_datagram(
+        TransportKind::Udp,
+        addr(PEER),
+        &prack(&format!("{rseq} 1 INVITE"), "z9hG4bKp1"),
+        700,
+    );
+    assert_eq!(
+        transmits(&mut ep).iter().map(status_of).collect::<Vec<_>>(),
+        vec![200]
+    );
+    ep.handle_timeout(5_000);
+    assert!(
+        transmits(&mut ep).iter().all(|t| status_of(t) != 180),
+        "no retransmission after PRACK"
+    );
+    // The next provisional is reliable again, with the next RSeq.
+    ep.respond(leg, 183, None, &[], None, 5_100).unwrap();
+    let next = response_of(&transmits(&mut ep)[0]);
+    assert_eq!(next.header("RSeq"), Some((rseq + 1).to_string()));
+}
+
+#[test]
+fn require_lists_only_what_is_unsupported() {
+    let mut ep = endpoint();
+    let data = with_header(invite("z9hG4bKreq"), "Require: 100rel, foo, timer");
+    ep.handle_datagram(TransportKind::Udp, addr(PEER), &data, 0);
+    let sent = transmits(&mut ep);
+    assert_eq!(status_of(&sent[0]), 420);
+    assert_eq!(
+        response_of(&sent[0]).header("Unsupported").as_deref(),
+        Some("foo")
+    );
+    let mut ep = endpoint();
+    let data = with_header(invite("z9hG4bKreq2"), "Require: 100rel");
+    ep.handle_datagram(TransportKind::Udp, addr(PEER), &data, 0);
+    assert_eq!(
+        transmits(&mut ep).iter().map(status_of).collect::<Vec<_>>(),
+        vec![100]
+    );
+}
