@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 
 use super::body;
 use super::endpoint::{Endpoint, LegState};
-use super::endpoint_uas::ALLOW;
+use super::endpoint_uas::{Reply, ALLOW};
 use super::message::{self, Message, Request};
 use super::sdp::Sdp;
 use super::session_timer;
@@ -50,15 +50,13 @@ impl Endpoint {
         let text = answer.to_string();
         let mut extra = self.dialog_response_headers(transport);
         extra.extend(self.refresh_session(leg, request, now_ms));
-        let sent = self.reply_in_tx(
-            transport,
-            response_to,
-            request,
-            200,
-            &extra,
-            Some(("application/sdp", text.as_bytes())),
-            now_ms,
-        );
+        let reply = Reply {
+            status: 200,
+            extra: &extra,
+            body: Some(("application/sdp", text.as_bytes())),
+            to_tag: None,
+        };
+        let sent = self.reply_in_tx(transport, response_to, request, reply, now_ms);
         let t1 = self.cfg.timer_t1_ms;
         let Some(l) = self.legs.get_mut(&leg) else {
             return;
@@ -101,15 +99,13 @@ impl Endpoint {
         let text = answer.to_string();
         let mut extra = self.dialog_response_headers(transport);
         extra.extend(refresh);
-        let sent = self.reply_in_tx(
-            transport,
-            response_to,
-            request,
-            200,
-            &extra,
-            Some(("application/sdp", text.as_bytes())),
-            now_ms,
-        );
+        let reply = Reply {
+            status: 200,
+            extra: &extra,
+            body: Some(("application/sdp", text.as_bytes())),
+            to_tag: None,
+        };
+        let sent = self.reply_in_tx(transport, response_to, request, reply, now_ms);
         // The UPDATE's answer is our current description from now on.
         if let (Some(l), Some(sent)) = (self.legs.get_mut(&leg), sent) {
             if l.final_2xx.is_some() {

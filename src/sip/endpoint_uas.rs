@@ -19,6 +19,15 @@ use super::{LegId, SipError, Transition, TransportKind};
 pub(super) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, PRACK";
 const ACCEPT: &str = "application/sdp, application/isup, multipart/mixed";
 
+/// A response for [`Endpoint::reply_in_tx`].
+pub(super) struct Reply<'a> {
+    pub(super) status: u16,
+    pub(super) extra: &'a [(String, String)],
+    pub(super) body: Option<(&'a str, &'a [u8])>,
+    /// Our To-tag when the request has none; `None`: a fresh one (above 100).
+    pub(super) to_tag: Option<&'a str>,
+}
+
 impl Endpoint {
     pub(super) fn handle_request(
         &mut self,
@@ -193,22 +202,31 @@ impl Endpoint {
         extra: &[(String, String)],
         now_ms: u64,
     ) {
-        self.reply_in_tx(transport, response_to, request, status, extra, None, now_ms);
+        let reply = Reply {
+            status,
+            extra,
+            body: None,
+            to_tag: None,
+        };
+        self.reply_in_tx(transport, response_to, request, reply, now_ms);
     }
 
     /// Answer a request with a new server transaction that owns the response (retransmission
     /// absorption, Timer J/H). Returns the response sent.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn reply_in_tx(
         &mut self,
         transport: TransportKind,
         response_to: SocketAddr,
         request: &Request,
-        status: u16,
-        extra: &[(String, String)],
-        body: Option<(&str, &[u8])>,
+        reply: Reply<'_>,
         now_ms: u64,
     ) -> Option<Vec<u8>> {
+        let Reply {
+            status,
+            extra,
+            body,
+            to_tag,
+        } = reply;
         let id = self.new_tx_id();
         let (mut tx, out) = Transaction::server(
             format!("tx-{id}"),
@@ -218,7 +236,10 @@ impl Endpoint {
             now_ms,
             &mut self.transitions,
         )?;
-        let tag = (status > 100).then(|| self.ids.token());
+        let tag = match to_tag {
+            Some(tag) => Some(tag.to_string()),
+            None => (status > 100).then(|| self.ids.token()),
+        };
         let mut first = out;
         let sent = match message::build_response(
             request,
@@ -397,7 +418,18 @@ impl Endpoint {
         };
         let pending = !invite.tx.server_final_sent();
         let leg = invite.leg;
-        self.reject_in_tx(transport, response_to, request, 200, &[], now_ms);
+        // RFC 3261 §9.2: the CANCEL's 200 carries the To-tag of the INVITE's responses, so a caller whose
+        // CANCEL crossed our 2xx keeps addressing the right dialog.
+        let tag = leg
+            .and_then(|leg| self.legs.get(&leg))
+            .map(|l| l.local_tag.clone());
+        let reply = Reply {
+            status: 200,
+            extra: &[],
+            body: None,
+            to_tag: tag.as_deref(),
+        };
+        self.reply_in_tx(transport, response_to, request, reply, now_ms);
         if let (true, Some(leg)) = (pending, leg) {
             if self
                 .legs

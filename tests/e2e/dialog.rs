@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{Rig, RigOptions};
+use crate::harness::{repo, Exchange, Rig, RigOptions};
 
 fn assert_plain_calls(rig: &Rig, calls: u64) {
     let stats = rig.wait_for(Duration::from_secs(20), "every call released", |s| {
@@ -64,5 +64,23 @@ fn reliable_ringing_is_pracked_before_the_answer() {
     let output = rig.sipp("uac_prack.xml", "4930123456", 5, &[]);
     rig.assert_sipp_ok(&output, "uac_prack x5");
     assert_plain_calls(&rig, 5);
+    rig.stop_and_replay();
+}
+
+#[test]
+fn cancel_crossing_the_answer_ends_cleanly_either_way() {
+    let mut rig = Rig::start(RigOptions {
+        exchange: Exchange::Serve {
+            scenario: Some(repo().join("tests/e2e/data/answer_right_after_ringing.toml")),
+        },
+        ..RigOptions::default()
+    });
+    let output = rig.sipp("uac_cancel_race.xml", "4930123456", 10, &[]);
+    rig.assert_sipp_ok(&output, "uac_cancel_race x10");
+    let stats = rig.wait_for(Duration::from_secs(20), "every circuit idle", |s| {
+        Rig::count(s, "sent", "RLC") + Rig::count(s, "received", "RLC") >= 10
+            && s["busy_cics"].as_u64() == Some(0)
+    });
+    assert_eq!(Rig::count(&stats, "received", "IAM"), 10, "{stats}");
     rig.stop_and_replay();
 }
