@@ -174,6 +174,10 @@ fn validate(v: &Validator<'_>, config: &Config) -> Result<(), ConfigError> {
         ("max_headers", config.sip.max_headers),
         ("max_header_bytes", config.sip.max_header_bytes),
         ("max_body_bytes", config.sip.max_body_bytes),
+        (
+            "min_session_expires",
+            config.sip.min_session_expires as usize,
+        ),
     ] {
         if value == 0 {
             return Err(v.error(Table("sip"), key, "must be above 0".into()));

@@ -65,6 +65,8 @@ pub struct SipConfig {
     pub max_body_bytes: usize,
     /// Requests per second accepted from one source IP; 0 means no limit.
     pub rate_limit_per_source: u32,
+    /// RFC 4028 Min-SE in seconds: session intervals below it are refused with 422.
+    pub min_session_expires: u32,
 }
 
 /// `[media]`.
@@ -348,6 +350,7 @@ impl Default for SipConfig {
             max_header_bytes: 8 * 1024,
             max_body_bytes: 64 * 1024,
             rate_limit_per_source: 0,
+            min_session_expires: 90,
         }
     }
 }

@@ -97,6 +97,7 @@ impl Gateway {
                 max_body_bytes: config.sip.max_body_bytes,
             },
             rate_limit_per_source: config.sip.rate_limit_per_source,
+            min_session_expires_s: config.sip.min_session_expires,
             ..EndpointConfig::new(config.sip.listen)
         });
         let enum_cache = EnumCache::new(

@@ -43,6 +43,8 @@ pub struct EndpointConfig {
     pub limits: message::ParseLimits,
     /// Requests per second accepted from one source IP (0: no limit); excess requests are dropped.
     pub rate_limit_per_source: u32,
+    /// RFC 4028 Min-SE in seconds: smaller session intervals are refused with 422.
+    pub min_session_expires_s: u32,
 }
 
 impl EndpointConfig {
@@ -57,6 +59,7 @@ impl EndpointConfig {
             max_forwards: 70,
             limits: message::ParseLimits::default(),
             rate_limit_per_source: 0,
+            min_session_expires_s: 90,
         }
     }
 }
@@ -105,6 +108,8 @@ pub enum TerminationReason {
     /// The outgoing INVITE was cancelled: 487 received, or a 2xx arrived anyway and was
     /// acknowledged and released with BYE.
     Cancelled,
+    /// No session refresh arrived in time (RFC 4028 §10); a BYE was sent.
+    SessionExpired,
 }
 
 /// What the endpoint reports to the core.
@@ -209,7 +214,7 @@ pub enum SipEvent {
 
 /// State of a leg (one INVITE dialog usage), as recorded in transitions (`sip.leg`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum LegState {
+pub(crate) enum LegState {
     /// UAC: INVITE sent, nothing heard.
     Calling,
     /// UAS: INVITE received, no final response yet. UAC: provisional received.
@@ -227,7 +232,7 @@ pub(super) enum LegState {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Role {
+pub(crate) enum Role {
     Uas,
     Uac,
 }
@@ -261,6 +266,12 @@ pub(super) struct Leg {
     pub(super) ack_2xx: Option<Vec<u8>>,
     /// Our 2xx to a re-INVITE awaits its ACK (in `final_2xx`, state `Answered`).
     pub(super) reinvite_pending: bool,
+    /// RFC 4028 session interval in seconds, when a session timer runs.
+    pub(super) session_interval_s: Option<u32>,
+    /// When to send BYE if no refresh arrives (RFC 4028 §10).
+    pub(super) session_deadline: Option<u64>,
+    /// RFC 3262 state when the caller uses 100rel.
+    pub(super) reliable: Option<super::reliable::Reliable>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -534,7 +545,21 @@ impl Endpoint {
         let Some(l) = self.legs.get_mut(&leg) else {
             return;
         };
-        if l.ack_deadline.is_some_and(|at| at <= now_ms) {
+        if l.session_deadline.is_some_and(|at| at <= now_ms) {
+            l.session_deadline = None;
+            l.retransmit_at = None;
+            l.ack_deadline = None;
+            self.send_bye(leg, now_ms);
+            self.terminate_leg(
+                leg,
+                TerminationReason::SessionExpired,
+                "session timer expired",
+            );
+        } else if let Some(data) = l.reliable.as_mut().and_then(|r| r.on_timer(now_ms)) {
+            // RFC 3262 §3: the reliable provisional again, until PRACK.
+            let (transport, to) = (l.transport, l.response_to);
+            self.send(transport, to, data);
+        } else if l.ack_deadline.is_some_and(|at| at <= now_ms) {
             l.ack_deadline = None;
             l.retransmit_at = None;
             self.ack_timeout(leg, now_ms);
@@ -577,10 +602,16 @@ impl Endpoint {
 }
 
 fn leg_deadline(leg: &Leg) -> Option<u64> {
-    [leg.retransmit_at, leg.ack_deadline, leg.cancel_deadline]
-        .into_iter()
-        .flatten()
-        .min()
+    [
+        leg.retransmit_at,
+        leg.ack_deadline,
+        leg.cancel_deadline,
+        leg.session_deadline,
+        leg.reliable.as_ref().and_then(|r| r.deadline()),
+    ]
+    .into_iter()
+    .flatten()
+    .min()
 }
 
 /// RFC 3261 §18.2.2, simplified as described in the module documentation.

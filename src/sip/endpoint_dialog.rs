@@ -14,9 +14,10 @@ use std::net::SocketAddr;
 
 use super::body;
 use super::endpoint::{Endpoint, LegState};
-use super::endpoint_uas::ALLOW;
+use super::endpoint_uas::{Reply, ALLOW};
 use super::message::{self, Message, Request};
 use super::sdp::Sdp;
+use super::session_timer;
 use super::{LegId, TransportKind};
 
 impl Endpoint {
@@ -47,16 +48,15 @@ impl Endpoint {
             return;
         };
         let text = answer.to_string();
-        let extra = self.dialog_response_headers(transport);
-        let sent = self.reply_in_tx(
-            transport,
-            response_to,
-            request,
-            200,
-            &extra,
-            Some(("application/sdp", text.as_bytes())),
-            now_ms,
-        );
+        let mut extra = self.dialog_response_headers(transport);
+        extra.extend(self.refresh_session(leg, request, now_ms));
+        let reply = Reply {
+            status: 200,
+            extra: &extra,
+            body: Some(("application/sdp", text.as_bytes())),
+            to_tag: None,
+        };
+        let sent = self.reply_in_tx(transport, response_to, request, reply, now_ms);
         let t1 = self.cfg.timer_t1_ms;
         let Some(l) = self.legs.get_mut(&leg) else {
             return;
@@ -83,8 +83,13 @@ impl Endpoint {
     ) {
         let is_update = request.method().as_str() == "UPDATE";
         let offer = is_update && !request.body().is_empty();
+        let refresh = if is_update {
+            self.refresh_session(leg, request, now_ms)
+        } else {
+            Vec::new()
+        };
         if !offer {
-            self.reject_in_tx(transport, response_to, request, 200, &[], now_ms);
+            self.reject_in_tx(transport, response_to, request, 200, &refresh, now_ms);
             return;
         }
         let Some(answer) = self.modified_sdp(leg, request) else {
@@ -92,22 +97,42 @@ impl Endpoint {
             return;
         };
         let text = answer.to_string();
-        let extra = self.dialog_response_headers(transport);
-        let sent = self.reply_in_tx(
-            transport,
-            response_to,
-            request,
-            200,
-            &extra,
-            Some(("application/sdp", text.as_bytes())),
-            now_ms,
-        );
+        let mut extra = self.dialog_response_headers(transport);
+        extra.extend(refresh);
+        let reply = Reply {
+            status: 200,
+            extra: &extra,
+            body: Some(("application/sdp", text.as_bytes())),
+            to_tag: None,
+        };
+        let sent = self.reply_in_tx(transport, response_to, request, reply, now_ms);
         // The UPDATE's answer is our current description from now on.
         if let (Some(l), Some(sent)) = (self.legs.get_mut(&leg), sent) {
             if l.final_2xx.is_some() {
                 l.final_2xx = Some(sent);
             }
         }
+    }
+
+    /// A re-INVITE or UPDATE about to be answered 2xx refreshes a running session timer (RFC 4028 §10),
+    /// with the interval it asks for when that is acceptable; returns the headers for the 2xx.
+    fn refresh_session(
+        &mut self,
+        leg: LegId,
+        request: &Request,
+        now_ms: u64,
+    ) -> Vec<(String, String)> {
+        let min_se = self.cfg.min_session_expires_s;
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return Vec::new();
+        };
+        let Some(current) = l.session_interval_s else {
+            return Vec::new();
+        };
+        let interval = session_timer::negotiated(request, min_se).unwrap_or(current);
+        l.session_interval_s = Some(interval);
+        l.session_deadline = Some(session_timer::bye_at(now_ms, interval));
+        session_timer::response_headers(interval)
     }
 
     fn dialog_response_headers(&self, transport: TransportKind) -> Vec<(String, String)> {

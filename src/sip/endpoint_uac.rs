@@ -104,6 +104,9 @@ impl Endpoint {
                 cancel_deadline: None,
                 ack_2xx: None,
                 reinvite_pending: false,
+                session_interval_s: None,
+                session_deadline: None,
+                reliable: None,
             },
         );
         self.transitions.push_back(Transition {

@@ -10,12 +10,23 @@ use super::endpoint::{
     Role, SipEvent, TerminationReason, TxEntry,
 };
 use super::message::{self, default_reason, Method, Request};
+use super::reliable::{self, Reliable};
 use super::sdp::Sdp;
+use super::session_timer;
 use super::transaction::{Transaction, TxKey};
 use super::{LegId, SipError, Transition, TransportKind};
 
-pub(super) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO";
+pub(super) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, PRACK";
 const ACCEPT: &str = "application/sdp, application/isup, multipart/mixed";
+
+/// A response for [`Endpoint::reply_in_tx`].
+pub(super) struct Reply<'a> {
+    pub(super) status: u16,
+    pub(super) extra: &'a [(String, String)],
+    pub(super) body: Option<(&'a str, &'a [u8])>,
+    /// Our To-tag when the request has none; `None`: a fresh one (above 100).
+    pub(super) to_tag: Option<&'a str>,
+}
 
 impl Endpoint {
     pub(super) fn handle_request(
@@ -80,10 +91,26 @@ impl Endpoint {
             self.reject_in_tx(transport, response_to, &request, 416, &[], now_ms);
             return;
         }
-        // RFC 3261 §8.2.2.3: we support no extension, so any Require is refused.
+        // RFC 3261 §8.2.2.3: a Require naming an extension we lack is refused, listing what we lack.
         if !matches!(method, Method::Ack | Method::Cancel) {
-            if let Some(required) = request.header("Require") {
-                let extra = vec![("Unsupported".to_string(), required)];
+            let unsupported: Vec<String> = request
+                .header_list()
+                .iter()
+                .filter(|(name, _)| name.eq_ignore_ascii_case("Require"))
+                .flat_map(|(_, value)| {
+                    value
+                        .split(',')
+                        .map(|o| o.trim().to_string())
+                        .collect::<Vec<_>>()
+                })
+                .filter(|o| {
+                    !reliable::SUPPORTED
+                        .iter()
+                        .any(|s| o.eq_ignore_ascii_case(s))
+                })
+                .collect();
+            if !unsupported.is_empty() {
+                let extra = vec![("Unsupported".to_string(), unsupported.join(", "))];
                 self.reject_in_tx(transport, response_to, &request, 420, &extra, now_ms);
                 return;
             }
@@ -112,6 +139,9 @@ impl Endpoint {
                     ("Accept".to_string(), ACCEPT.to_string()),
                 ];
                 self.reject_in_tx(transport, response_to, &request, 200, &extra, now_ms);
+            }
+            Method::Known(ref name) if name == "PRACK" => {
+                self.on_prack(transport, response_to, &request, now_ms)
             }
             Method::Known(ref name) if name == "UPDATE" || name == "INFO" => {
                 match self.dialog_of(&request) {
@@ -172,22 +202,31 @@ impl Endpoint {
         extra: &[(String, String)],
         now_ms: u64,
     ) {
-        self.reply_in_tx(transport, response_to, request, status, extra, None, now_ms);
+        let reply = Reply {
+            status,
+            extra,
+            body: None,
+            to_tag: None,
+        };
+        self.reply_in_tx(transport, response_to, request, reply, now_ms);
     }
 
     /// Answer a request with a new server transaction that owns the response (retransmission
     /// absorption, Timer J/H). Returns the response sent.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn reply_in_tx(
         &mut self,
         transport: TransportKind,
         response_to: SocketAddr,
         request: &Request,
-        status: u16,
-        extra: &[(String, String)],
-        body: Option<(&str, &[u8])>,
+        reply: Reply<'_>,
         now_ms: u64,
     ) -> Option<Vec<u8>> {
+        let Reply {
+            status,
+            extra,
+            body,
+            to_tag,
+        } = reply;
         let id = self.new_tx_id();
         let (mut tx, out) = Transaction::server(
             format!("tx-{id}"),
@@ -197,7 +236,10 @@ impl Endpoint {
             now_ms,
             &mut self.transitions,
         )?;
-        let tag = (status > 100).then(|| self.ids.token());
+        let tag = match to_tag {
+            Some(tag) => Some(tag.to_string()),
+            None => (status > 100).then(|| self.ids.token()),
+        };
         let mut first = out;
         let sent = match message::build_response(
             request,
@@ -246,6 +288,17 @@ impl Endpoint {
             self.reject_in_tx(transport, response_to, &request, 483, &[], now_ms);
             return;
         }
+        // RFC 4028 §8.1: an interval below our minimum is refused, naming the minimum.
+        if let Some(se) = session_timer::session_expires(&request) {
+            if se.interval_s < self.cfg.min_session_expires_s {
+                let extra = vec![(
+                    "Min-SE".to_string(),
+                    self.cfg.min_session_expires_s.to_string(),
+                )];
+                self.reject_in_tx(transport, response_to, &request, 422, &extra, now_ms);
+                return;
+            }
+        }
         // RFC 3261 §21.4.7, RFC 4475 §3.3.15: our answer is SDP, so an Accept without it gets 406.
         if !request.accepts_sdp() {
             let extra = vec![("Accept".to_string(), "application/sdp".to_string())];
@@ -277,6 +330,8 @@ impl Endpoint {
         let leg = LegId(self.next_leg);
         self.next_leg += 1;
         let local_tag = self.ids.token();
+        let reliable =
+            reliable::wanted(&request).then(|| Reliable::new(self.ids.next_u64() as u32));
         self.legs.insert(
             leg,
             Leg {
@@ -300,6 +355,9 @@ impl Endpoint {
                 cancel_deadline: None,
                 ack_2xx: None,
                 reinvite_pending: false,
+                session_interval_s: None,
+                session_deadline: None,
+                reliable,
             },
         );
         self.transitions.push_back(Transition {
@@ -360,7 +418,18 @@ impl Endpoint {
         };
         let pending = !invite.tx.server_final_sent();
         let leg = invite.leg;
-        self.reject_in_tx(transport, response_to, request, 200, &[], now_ms);
+        // RFC 3261 §9.2: the CANCEL's 200 carries the To-tag of the INVITE's responses, so a caller whose
+        // CANCEL crossed our 2xx keeps addressing the right dialog.
+        let tag = leg
+            .and_then(|leg| self.legs.get(&leg))
+            .map(|l| l.local_tag.clone());
+        let reply = Reply {
+            status: 200,
+            extra: &[],
+            body: None,
+            to_tag: tag.as_deref(),
+        };
+        self.reply_in_tx(transport, response_to, request, reply, now_ms);
         if let (true, Some(leg)) = (pending, leg) {
             if self
                 .legs
@@ -455,8 +524,30 @@ impl Endpoint {
             extra.push(("Allow".into(), ALLOW.into()));
         }
         extra.push(("Server".into(), self.cfg.user_agent.clone()));
+        let session = (200..300)
+            .contains(&status)
+            .then(|| session_timer::negotiated(&l.invite, self.cfg.min_session_expires_s))
+            .flatten();
+        if let Some(interval) = session {
+            extra.extend(session_timer::response_headers(interval));
+        }
         extra.extend(extra_headers.iter().cloned());
         let tag = (status > 100).then(|| l.local_tag.clone());
+        let rseq = if (101..200).contains(&status) {
+            self.legs
+                .get_mut(&leg)
+                .and_then(|l| l.reliable.as_mut())
+                .and_then(Reliable::take_rseq)
+        } else {
+            None
+        };
+        if let Some(rseq) = rseq {
+            extra.push(("Require".into(), "100rel".into()));
+            extra.push(("RSeq".into(), rseq.to_string()));
+        }
+        let Some(l) = self.legs.get(&leg) else {
+            return Err(SipError::UnknownLeg(leg));
+        };
         let response = message::build_response(
             &l.invite,
             status,
@@ -477,6 +568,14 @@ impl Endpoint {
             None => return Err(self.invalid_state(leg, "respond")),
         };
         self.dispatch(tx_id, out, now_ms);
+        let t1 = self.cfg.timer_t1_ms;
+        if let Some(r) = self.legs.get_mut(&leg).and_then(|l| l.reliable.as_mut()) {
+            match rseq {
+                Some(rseq) => r.sent(rseq, response.to_bytes(), now_ms, t1),
+                None if status >= 200 => r.finish(),
+                None => {}
+            }
+        }
         match status {
             100 => {
                 if let Some(l) = self.legs.get_mut(&leg) {
@@ -484,7 +583,13 @@ impl Endpoint {
                 }
             }
             101..=199 => {}
-            200..=299 => self.answered(leg, response.to_bytes(), now_ms),
+            200..=299 => {
+                self.answered(leg, response.to_bytes(), now_ms);
+                if let (Some(l), Some(interval)) = (self.legs.get_mut(&leg), session) {
+                    l.session_interval_s = Some(interval);
+                    l.session_deadline = Some(session_timer::bye_at(now_ms, interval));
+                }
+            }
             _ => self.set_leg_state(leg, LegState::Terminated, "final response sent"),
         }
         Ok(())

@@ -178,6 +178,14 @@ impl Default for ParseLimits {
     }
 }
 
+/// Whether the two-digit fields of an RFC 1123 date (RFC 3261 §20.17: day, hour, minute, second at
+/// octets 5, 17, 20 and 23 of `Sat, 13 Nov 2010 23:29:00 GMT`) hold digits where they are present.
+fn date_fields_are_digits(value: &[u8]) -> bool {
+    [5, 6, 17, 18, 20, 21, 23, 24]
+        .iter()
+        .all(|at| value.get(*at).is_none_or(u8::is_ascii_digit))
+}
+
 /// Parse one message from a datagram or one framed stream message, with the default limits.
 pub fn parse(data: &[u8]) -> Result<Message, ParseError> {
     parse_with(data, &ParseLimits::default())
@@ -387,7 +395,13 @@ impl Request {
             .map(|finding| (finding.status(), format!("{finding:?}")))
             .collect();
         // Headers tandem reads or echoes must be well-formed too (RFC 4475 §3.1.2).
-        if matches!(headers.typed::<h::Date>(), Some(Err(_))) {
+        // The Date parser of the SIP crate computes `hi * 10 + lo` on a u8 before checking the octets are
+        // digits, which overflows (a panic with overflow checks) on letters where the RFC 1123 date has
+        // its two-digit fields; such a Date is refused here before it reaches that parser.
+        let date_digits_ok = headers
+            .value(&HeaderName::Date)
+            .is_none_or(|value| date_fields_are_digits(&value));
+        if !date_digits_ok || matches!(headers.typed::<h::Date>(), Some(Err(_))) {
             out.push((400, "malformed Date".into()));
         }
         if headers.typed_all::<h::ContactValue>().any(|c| c.is_err()) {
@@ -600,6 +614,7 @@ pub fn default_reason(status: u16) -> &'static str {
         408 => "Request Timeout",
         415 => "Unsupported Media Type",
         420 => "Bad Extension",
+        422 => "Session Interval Too Small",
         480 => "Temporarily Unavailable",
         481 => "Call/Transaction Does Not Exist",
         483 => "Too Many Hops",

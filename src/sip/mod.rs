@@ -8,7 +8,8 @@
 //! Module map: [`message`] (parse/build wrapper), [`body`] (SDP and SIP-I multipart bodies),
 //! [`sdp`] (RFC 4566 offer/answer subset), `transaction` (timers around the §17 machines),
 //! [`dialog`] (RFC 3261 §12 dialog state), [`endpoint`] (the API), [`framing`] (TCP framing),
-//! `limits` (per-source rate limit).
+//! `limits` (per-source rate limit), `session_timer` (RFC 4028), `endpoint_dialog` (re-INVITE,
+//! UPDATE, INFO), `reliable` (RFC 3262 100rel/PRACK).
 
 pub mod body;
 pub mod dialog;
@@ -19,7 +20,9 @@ mod endpoint_uas;
 pub mod framing;
 mod limits;
 pub mod message;
+mod reliable;
 pub mod sdp;
+mod session_timer;
 mod transaction;
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{Rig, RigOptions};
+use crate::harness::{repo, Exchange, Rig, RigOptions};
 
 fn assert_plain_calls(rig: &Rig, calls: u64) {
     let stats = rig.wait_for(Duration::from_secs(20), "every call released", |s| {
@@ -36,5 +36,51 @@ fn calls_survive_thirty_percent_loss() {
     let output = rig.sipp("uac_lossy.xml", "4930123456", 5, &["-lost", "30"]);
     rig.assert_sipp_ok(&output, "uac_lossy x5 with -lost 30");
     assert_plain_calls(&rig, 5);
+    rig.stop_and_replay();
+}
+
+#[test]
+fn session_timer_refresh_then_expiry_releases_the_call() {
+    let mut rig = Rig::start(RigOptions {
+        sip_extra: "min_session_expires = 3\n".into(),
+        ..RigOptions::default()
+    });
+    // Refreshed once by UPDATE after 1 s, then left to expire: tandem sends BYE 1 s before the 3 s expiry
+    // and releases the circuit.
+    let output = rig.sipp("uac_session_timer.xml", "4930123456", 2, &[]);
+    rig.assert_sipp_ok(&output, "uac_session_timer x2");
+    assert_plain_calls(&rig, 2);
+    let log = std::fs::read_to_string(rig.dir.path().join("tandem.log")).unwrap_or_default();
+    assert!(
+        log.contains("SessionExpired"),
+        "no session expiry logged:\n{log}"
+    );
+    rig.stop_and_replay();
+}
+
+#[test]
+fn reliable_ringing_is_pracked_before_the_answer() {
+    let mut rig = Rig::start(RigOptions::default());
+    let output = rig.sipp("uac_prack.xml", "4930123456", 5, &[]);
+    rig.assert_sipp_ok(&output, "uac_prack x5");
+    assert_plain_calls(&rig, 5);
+    rig.stop_and_replay();
+}
+
+#[test]
+fn cancel_crossing_the_answer_ends_cleanly_either_way() {
+    let mut rig = Rig::start(RigOptions {
+        exchange: Exchange::Serve {
+            scenario: Some(repo().join("tests/e2e/data/answer_right_after_ringing.toml")),
+        },
+        ..RigOptions::default()
+    });
+    let output = rig.sipp("uac_cancel_race.xml", "4930123456", 10, &[]);
+    rig.assert_sipp_ok(&output, "uac_cancel_race x10");
+    let stats = rig.wait_for(Duration::from_secs(20), "every circuit idle", |s| {
+        Rig::count(s, "sent", "RLC") + Rig::count(s, "received", "RLC") >= 10
+            && s["busy_cics"].as_u64() == Some(0)
+    });
+    assert_eq!(Rig::count(&stats, "received", "IAM"), 10, "{stats}");
     rig.stop_and_replay();
 }

@@ -233,3 +233,202 @@ fn unchanged_answer_keeps_its_version() {
     let same = answer_modification(&local, &offer).unwrap();
     assert_eq!(same.session_version, local.session_version);
 }
+
+fn timed_invite(session_expires: &str) -> Vec<u8> {
+    let text = String::from_utf8(invite("z9hG4bKst1")).unwrap();
+    text.replacen(
+        "CSeq:",
+        &format!("Supported: timer\r\nSession-Expires: {session_expires}\r\nCSeq:"),
+        1,
+    )
+    .into_bytes()
+}
+
+#[test]
+fn session_timer_is_negotiated_refreshed_and_expires_with_bye() {
+    let mut ep = endpoint();
+    // Below Min-SE (90 s): 422 naming the minimum.
+    ep.handle_datagram(TransportKind::Udp, addr(PEER), &timed_invite("30"), 0);
+    let sent = transmits(&mut ep);
+    assert_eq!(status_of(&sent[0]), 422);
+    assert!(String::from_utf8_lossy(&sent[0].data).contains("Min-SE: 90"));
+
+    let mut ep = endpoint();
+    ep.handle_datagram(
+        TransportKind::Udp,
+        addr(PEER),
+        &timed_invite("120;refresher=uac"),
+        0,
+    );
+    transmits(&mut ep);
+    let leg = match events(&mut ep).as_slice() {
+        [SipEvent::IncomingInvite { leg, .. }] => *leg,
+        other => panic!("{other:?}"),
+    };
+    let offer = Sdp::parse(SDP_OFFER.as_bytes()).unwrap();
+    let answer = offer.answer(addr(LOCAL).ip(), 40000, 9).unwrap();
+    let body = (
+        "application/sdp".to_string(),
+        answer.to_string().into_bytes(),
+    );
+    ep.respond(leg, 200, None, &[], Some(body), 10).unwrap();
+    let sent = transmits(&mut ep);
+    let text = String::from_utf8_lossy(&sent[0].data).into_owned();
+    assert!(
+        text.contains("Session-Expires: 120;refresher=uac"),
+        "{text}"
+    );
+    assert!(text.contains("Require: timer"), "{text}");
+    let tag = to_tag_of(&sent[0]);
+    ep.handle_datagram(
+        TransportKind::Udp,
+        addr(PEER),
+        &in_dialog("ACK", "z9hG4bKa", 1, &tag),
+        20,
+    );
+    events(&mut ep);
+    // The INVITE transaction's Timer L (64·T1) goes first; then BYE is due 32 s before expiry: 10 + 88 s.
+    ep.handle_timeout(32_010);
+    assert!(transmits(&mut ep).is_empty());
+    assert_eq!(ep.poll_timeout(), Some(88_010));
+    // A refresh by UPDATE at 60 s moves it to 60 + 88 s.
+    ep.handle_datagram(
+        TransportKind::Udp,
+        addr(PEER),
+        &in_dialog("UPDATE", "z9hG4bKu", 2, &tag),
+        60_000,
+    );
+    let sent = transmits(&mut ep);
+    assert!(String::from_utf8_lossy(&sent[0].data).contains("Session-Expires: 120;refresher=uac"));
+    ep.handle_timeout(100_000);
+    assert!(transmits(&mut ep).is_empty());
+    assert_eq!(ep.poll_timeout(), Some(148_000));
+    ep.handle_timeout(148_000);
+    let sent = transmits(&mut ep);
+    assert_eq!(request_of(&sent[0]).method(), message::Method::Bye);
+    assert!(matches!(
+        events(&mut ep).as_slice(),
+        [SipEvent::LegTerminated {
+            reason: crate::sip::TerminationReason::SessionExpired,
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn no_session_timer_without_supported_timer_or_with_refresher_uas() {
+    for variant in ["supported", "uas"] {
+        let text = String::from_utf8(timed_invite("120;refresher=uas")).unwrap();
+        let text = if variant == "supported" {
+            text.replace("Supported: timer\r\n", "")
+                .replace("refresher=uas", "refresher=uac")
+        } else {
+            text
+        };
+        let mut ep = endpoint();
+        ep.handle_datagram(TransportKind::Udp, addr(PEER), text.as_bytes(), 0);
+        transmits(&mut ep);
+        let leg = match events(&mut ep).as_slice() {
+            [SipEvent::IncomingInvite { leg, .. }] => *leg,
+            other => panic!("{other:?}"),
+        };
+        ep.respond(leg, 200, None, &[], None, 10).unwrap();
+        let sent = transmits(&mut ep);
+        assert!(!String::from_utf8_lossy(&sent[0].data).contains("Session-Expires"));
+    }
+}
+
+fn with_header(data: Vec<u8>, header: &str) -> Vec<u8> {
+    String::from_utf8(data)
+        .unwrap()
+        .replacen("CSeq:", &format!("{header}\r\nCSeq:"), 1)
+        .into_bytes()
+}
+
+#[test]
+fn reliable_provisionals_are_retransmitted_until_prack() {
+    let mut ep = endpoint();
+    let leg = {
+        ep.handle_datagram(
+            TransportKind::Udp,
+            addr(PEER),
+            &with_header(invite("z9hG4bKrel"), "Supported: 100rel, timer"),
+            0,
+        );
+        transmits(&mut ep);
+        match events(&mut ep).as_slice() {
+            [SipEvent::IncomingInvite { leg, .. }] => *leg,
+            other => panic!("{other:?}"),
+        }
+    };
+    ep.respond(leg, 180, None, &[], None, 10).unwrap();
+    let sent = transmits(&mut ep);
+    let ringing = response_of(&sent[0]);
+    let rseq: u32 = ringing.header("RSeq").unwrap().parse().unwrap();
+    assert_eq!(ringing.header("Require").as_deref(), Some("100rel"));
+    let tag = to_tag_of(&sent[0]);
+    // A second provisional while the first is unacknowledged goes unreliably.
+    ep.respond(leg, 183, None, &[], None, 20).unwrap();
+    assert!(response_of(&transmits(&mut ep)[0]).header("RSeq").is_none());
+    // Retransmitted at T1, then 2·T1.
+    ep.handle_timeout(510);
+    assert_eq!(
+        transmits(&mut ep).iter().map(status_of).collect::<Vec<_>>(),
+        vec![180]
+    );
+    let prack = |rack: &str, branch: &str| {
+        with_header(
+            in_dialog("PRACK", branch, 2, &tag),
+            &format!("RAck: {rack}"),
+        )
+    };
+    ep.handle_datagram(
+        TransportKind::Udp,
+        addr(PEER),
+        &prack(&format!("{} 1 INVITE", rseq + 5), "z9hG4bKp0"),
+        600,
+    );
+    assert_eq!(
+        transmits(&mut ep).iter().map(status_of).collect::<Vec<_>>(),
+        vec![481]
+    );
+    ep.handle_datagram(
+        TransportKind::Udp,
+        addr(PEER),
+        &prack(&format!("{rseq} 1 INVITE"), "z9hG4bKp1"),
+        700,
+    );
+    assert_eq!(
+        transmits(&mut ep).iter().map(status_of).collect::<Vec<_>>(),
+        vec![200]
+    );
+    ep.handle_timeout(5_000);
+    assert!(
+        transmits(&mut ep).iter().all(|t| status_of(t) != 180),
+        "no retransmission after PRACK"
+    );
+    // The next provisional is reliable again, with the next RSeq.
+    ep.respond(leg, 183, None, &[], None, 5_100).unwrap();
+    let next = response_of(&transmits(&mut ep)[0]);
+    assert_eq!(next.header("RSeq"), Some((rseq + 1).to_string()));
+}
+
+#[test]
+fn require_lists_only_what_is_unsupported() {
+    let mut ep = endpoint();
+    let data = with_header(invite("z9hG4bKreq"), "Require: 100rel, foo, timer");
+    ep.handle_datagram(TransportKind::Udp, addr(PEER), &data, 0);
+    let sent = transmits(&mut ep);
+    assert_eq!(status_of(&sent[0]), 420);
+    assert_eq!(
+        response_of(&sent[0]).header("Unsupported").as_deref(),
+        Some("foo")
+    );
+    let mut ep = endpoint();
+    let data = with_header(invite("z9hG4bKreq2"), "Require: 100rel");
+    ep.handle_datagram(TransportKind::Udp, addr(PEER), &data, 0);
+    assert_eq!(
+        transmits(&mut ep).iter().map(status_of).collect::<Vec<_>>(),
+        vec![100]
+    );
+}

@@ -39,6 +39,35 @@ fn malformed_input_never_panics_and_is_reported() {
 }
 
 #[test]
+fn date_with_letters_in_its_digit_fields_gets_400() {
+    // Found by the sip_message fuzz target: the SIP crate's Date parser overflowed on "q5".
+    for date in [
+        "Sat, q5 Oct 2005 04:44:56 GMT",
+        "Sat, 15 Oct 2005 zz:44:56 GMT",
+    ] {
+        let text = String::from_utf8(invite("z9hG4bKdate")).unwrap().replacen(
+            "CSeq:",
+            &format!("Date: {date}\r\nCSeq:"),
+            1,
+        );
+        let mut ep = endpoint();
+        ep.handle_datagram(TransportKind::Udp, addr(PEER), text.as_bytes(), 0);
+        assert_eq!(
+            transmits(&mut ep).iter().map(status_of).collect::<Vec<_>>(),
+            vec![400]
+        );
+    }
+    let fuzzed = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/fuzz/sip_date_overflow.bin"),
+    )
+    .unwrap();
+    let mut ep = endpoint();
+    ep.handle_datagram(TransportKind::Udp, addr(PEER), &fuzzed, 0);
+    ep.handle_datagram(TransportKind::Tcp, addr(PEER), &fuzzed, 0);
+}
+
+#[test]
 fn same_seed_same_output() {
     let run = || {
         let mut ep = endpoint();

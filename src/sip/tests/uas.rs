@@ -175,6 +175,8 @@ fn cancel_gets_200_then_487_and_its_ack_is_absorbed() {
     let sent = transmits(&mut ep);
     assert_eq!(status_of(&sent[0]), 487);
     let tag = to_tag_of(&sent[0]);
+    // RFC 3261 §9.2: the CANCEL's 200 and the INVITE's responses carry the same To-tag.
+    assert_eq!(ok.to().and_then(|t| t.tag), Some(tag.clone()));
     assert_eq!(ep.leg_count(), 0);
 
     // Timer G retransmits the 487 until the ACK.
