@@ -301,6 +301,11 @@ pub struct Endpoint {
     pub(super) legs: BTreeMap<LegId, Leg>,
     pub(super) next_leg: u64,
     pub(super) txs: BTreeMap<u64, TxEntry>,
+    /// Transactions with a running timer, by their next deadline, and the deadline each is filed under:
+    /// ended transactions linger for Timers I/J/K (up to 32 s), so under load there are tens of thousands and
+    /// scanning them on every input dominated the gateway's time.
+    pub(super) tx_deadlines: std::collections::BTreeSet<(u64, u64)>,
+    pub(super) tx_filed: HashMap<u64, u64>,
     pub(super) next_tx: u64,
     pub(super) server_index: HashMap<TxKey, u64>,
     pub(super) client_index: HashMap<TxKey, u64>,
@@ -322,6 +327,8 @@ impl Endpoint {
             legs: BTreeMap::new(),
             next_leg: 1,
             txs: BTreeMap::new(),
+            tx_deadlines: std::collections::BTreeSet::new(),
+            tx_filed: HashMap::new(),
             next_tx: 1,
             server_index: HashMap::new(),
             client_index: HashMap::new(),
@@ -390,15 +397,16 @@ impl Endpoint {
         // transports) become due in the same call.
         for _ in 0..10_000 {
             let due_tx = self
-                .txs
-                .iter()
-                .find(|(_, e)| e.tx.next_deadline().is_some_and(|at| at <= now_ms))
-                .map(|(id, _)| *id);
+                .tx_deadlines
+                .first()
+                .filter(|(at, _)| *at <= now_ms)
+                .map(|(_, id)| *id);
             if let Some(id) = due_tx {
                 let out = self
                     .txs
                     .get_mut(&id)
                     .and_then(|e| e.tx.fire_due(now_ms, &mut self.transitions));
+                self.file_tx_deadline(id);
                 if let Some(out) = out {
                     self.dispatch(id, out, now_ms);
                 }
@@ -418,7 +426,7 @@ impl Endpoint {
 
     /// The earliest instant `handle_timeout` must be called at.
     pub fn poll_timeout(&self) -> Option<u64> {
-        let tx = self.txs.values().filter_map(|e| e.tx.next_deadline()).min();
+        let tx = self.tx_deadlines.first().map(|(at, _)| *at);
         let leg = self.legs.values().filter_map(leg_deadline).min();
         match (tx, leg) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -501,6 +509,17 @@ impl Endpoint {
         id
     }
 
+    /// Files transaction `id` in the deadline index under its current next deadline (or removes it).
+    pub(super) fn file_tx_deadline(&mut self, id: u64) {
+        if let Some(at) = self.tx_filed.remove(&id) {
+            self.tx_deadlines.remove(&(at, id));
+        }
+        if let Some(at) = self.txs.get(&id).and_then(|e| e.tx.next_deadline()) {
+            self.tx_deadlines.insert((at, id));
+            self.tx_filed.insert(id, at);
+        }
+    }
+
     /// Register a transaction and perform its first outputs.
     pub(super) fn insert_tx(&mut self, id: u64, entry: TxEntry, out: TxOutput, now_ms: u64) {
         let key = entry.tx.key.clone();
@@ -516,6 +535,8 @@ impl Endpoint {
     /// Perform a transaction's outputs: send its messages, hand its events to the leg logic and
     /// drop it when it is over.
     pub(super) fn dispatch(&mut self, id: u64, out: TxOutput, now_ms: u64) {
+        // Every change to a transaction ends here, so this keeps the deadline index in step.
+        self.file_tx_deadline(id);
         let Some(entry) = self.txs.get(&id) else {
             return;
         };
@@ -535,6 +556,7 @@ impl Endpoint {
                     index.remove(&entry.tx.key);
                 }
             }
+            self.file_tx_deadline(id);
         }
         for event in out.events {
             self.handle_tx_event(leg, purpose, event, now_ms);
