@@ -4,39 +4,13 @@
 //! checks (ranges, overlapping CIC ranges, unknown profiles) find their line by looking for the
 //! key inside the section or the n-th `[[trunk]]` it belongs to.
 
-use std::fmt;
-
 use serde::{Deserialize, Deserializer};
 
 use super::Config;
 use crate::interwork::tables::{MappingTables, EMBEDDED_PROFILES};
 
 /// A configuration that cannot be used: file, line (when known), key and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ConfigError {
-    /// File the configuration came from.
-    pub file: String,
-    /// 1-based line, when known.
-    pub line: Option<usize>,
-    /// Dotted key, e.g. `trunk[1].cic_last` (empty when the parser did not say).
-    pub key: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{}: ", self.file, line)?,
-            None => write!(f, "{}: ", self.file)?,
-        }
-        if self.key.is_empty() {
-            write!(f, "{}", self.message)
-        } else {
-            write!(f, "{}: {}", self.key, self.message)
-        }
-    }
-}
+pub type ConfigError = crate::source_error::SourceError;
 
 /// ITU-T Q.704 signalling point codes are 14 bits.
 const MAX_POINT_CODE: u32 = 0x3fff;

@@ -253,16 +253,7 @@ impl Gateway {
                     .parse::<u64>()
                     .ok()
                     .and_then(|leg| self.legs.get(&LegId(leg)).copied());
-                self.push_call_event(
-                    call,
-                    EventKind::Transition(Transition {
-                        machine: transition.machine.to_string(),
-                        id: transition.id,
-                        from: transition.from,
-                        to: transition.to,
-                        reason: transition.reason,
-                    }),
-                );
+                self.push_call_event(call, EventKind::Transition(transition.into()));
                 progressed = true;
             }
             while let Some(event) = self.sip.poll_event() {
@@ -290,13 +281,7 @@ impl Gateway {
     fn pump_trunk(&mut self, index: usize) -> bool {
         let mut progressed = false;
         while let Some(transition) = self.trunks[index].asp.poll_transition() {
-            let event = EventKind::Transition(Transition {
-                machine: transition.machine.to_string(),
-                id: transition.id,
-                from: transition.from,
-                to: transition.to,
-                reason: transition.reason,
-            });
+            let event = EventKind::Transition(transition.into());
             self.pending.push_back((None, event));
             progressed = true;
         }
@@ -312,13 +297,13 @@ impl Gateway {
                 .and_then(|cic| self.trunks[index].cics.get(&cic).copied());
             self.push_call_event(
                 call,
-                EventKind::Transition(Transition {
-                    machine: transition.machine.to_string(),
-                    id: format!("{}/{}", self.trunks[index].name, transition.id),
-                    from: transition.from,
-                    to: transition.to,
-                    reason: transition.reason,
-                }),
+                EventKind::Transition(
+                    crate::machine::Transition {
+                        id: format!("{}/{}", self.trunks[index].name, transition.id),
+                        ..transition
+                    }
+                    .into(),
+                ),
             );
             progressed = true;
         }

@@ -21,17 +21,4 @@ pub use circuit::{CircuitError, CircuitPool, CircuitStatus};
 pub use codec::{Cic, IsupError, IsupMessage, MessageType, Variant};
 pub use timer::{IsupTimers, Timer};
 
-/// One state change of an ISUP machine, recorded so the runtime can append it to the event log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transition {
-    /// Which machine changed state (`"isup-call"` for per-circuit call control).
-    pub machine: &'static str,
-    /// Instance id within that machine (the CIC, in decimal).
-    pub id: String,
-    /// State before the change.
-    pub from: String,
-    /// State after the change.
-    pub to: String,
-    /// What caused the change (message received, command, timer).
-    pub reason: String,
-}
+pub use crate::machine::Transition;

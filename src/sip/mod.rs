@@ -33,23 +33,7 @@ pub use endpoint::{
 };
 pub use sdp::Sdp;
 
-/// A recorded state change of one of the SIP machines (leg, client or server transaction).
-///
-/// Every state change goes through one function per machine that records one of these, so the
-/// runtime can append it to the event log and replay can compare it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transition {
-    /// Which kind of machine changed state (`sip.leg`, `sip.server_transaction`, ...).
-    pub machine: &'static str,
-    /// Identifier of the machine instance (leg id, transaction id).
-    pub id: String,
-    /// State before the change.
-    pub from: String,
-    /// State after the change.
-    pub to: String,
-    /// Why the change happened (the input that caused it).
-    pub reason: String,
-}
+pub use crate::machine::Transition;
 
 /// The transport a message arrived on or must leave by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

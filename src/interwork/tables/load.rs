@@ -5,7 +5,6 @@
 //! span is turned into a line as well. Errors read `file:line: key: what is wrong`.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::ops::RangeInclusive;
 
 use serde::Deserialize;
@@ -17,47 +16,7 @@ use super::{
 };
 
 /// A mapping table that could not be loaded: where (file, line, key) and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct TableError {
-    /// File (or other origin) the table came from.
-    pub file: String,
-    /// 1-based line, when known.
-    pub line: Option<usize>,
-    /// Dotted key path, e.g. `isup_to_sip[3].status`.
-    pub key: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl TableError {
-    pub(crate) fn new(
-        file: &str,
-        line: Option<usize>,
-        key: impl Into<String>,
-        message: impl Into<String>,
-    ) -> TableError {
-        TableError {
-            file: file.to_string(),
-            line,
-            key: key.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for TableError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{}: ", self.file, line)?,
-            None => write!(f, "{}: ", self.file)?,
-        }
-        if self.key.is_empty() {
-            write!(f, "{}", self.message)
-        } else {
-            write!(f, "{}: {}", self.key, self.message)
-        }
-    }
-}
+pub type TableError = crate::source_error::SourceError;
 
 /// 1-based line of a byte offset.
 pub(crate) fn line_of(text: &str, offset: usize) -> usize {

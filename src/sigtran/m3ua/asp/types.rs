@@ -176,17 +176,4 @@ pub enum AspEvent {
     NetworkManagement(M3uaMessage),
 }
 
-/// A state change, for the gateway's event log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transition {
-    /// Machine kind, `"m3ua_asp"` or `"m3ua_sgp"`.
-    pub machine: &'static str,
-    /// [`AspConfig::id`].
-    pub id: String,
-    /// Previous state (`Debug` name).
-    pub from: String,
-    /// New state.
-    pub to: String,
-    /// Why.
-    pub reason: String,
-}
+pub use crate::machine::Transition;
