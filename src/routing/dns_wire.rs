@@ -49,6 +49,17 @@ impl<'a> Reader<'a> {
         Ok(value)
     }
 
+    /// Owner name, type, class, TTL and RDLENGTH of a resource record (RFC 1035 §4.1.3): the type, the TTL and
+    /// where the record's data ends.
+    fn record_header(&mut self) -> Result<(u16, u32, usize), DnsWireError> {
+        self.name()?;
+        let rtype = self.u16()?;
+        let _class = self.u16()?;
+        let ttl = self.u32()?;
+        let length = usize::from(self.u16()?);
+        Ok((rtype, ttl, self.at.saturating_add(length)))
+    }
+
     fn u16(&mut self) -> Result<u16, DnsWireError> {
         Ok(u16::from_be_bytes([self.u8()?, self.u8()?]))
     }
@@ -166,12 +177,7 @@ pub fn read_naptr_response(id: u16, message: &[u8]) -> Result<Option<EnumAnswer>
     let mut records = Vec::new();
     let mut ttl_s = u32::MAX;
     for _ in 0..answers {
-        reader.name()?;
-        let rtype = reader.u16()?;
-        let _class = reader.u16()?;
-        let ttl = reader.u32()?;
-        let length = usize::from(reader.u16()?);
-        let end = reader.at + length;
+        let (rtype, ttl, end) = reader.record_header()?;
         if rtype == TYPE_NAPTR {
             records.push(Naptr {
                 order: reader.u16()?,
@@ -193,12 +199,7 @@ pub fn read_naptr_response(id: u16, message: &[u8]) -> Result<Option<EnumAnswer>
     }
     let mut negative_ttl_s = 0;
     for _ in 0..authorities {
-        reader.name()?;
-        let rtype = reader.u16()?;
-        let _class = reader.u16()?;
-        let ttl = reader.u32()?;
-        let length = usize::from(reader.u16()?);
-        let end = reader.at + length;
+        let (rtype, ttl, end) = reader.record_header()?;
         if rtype == TYPE_SOA {
             reader.name()?;
             reader.name()?;
