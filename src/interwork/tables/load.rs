@@ -109,6 +109,33 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    /// Reads a section whose rows are keyed by one number (`field` of each row): `read` turns a row and its key
+    /// path into the key, the offset the key was read at, and the value. A key that repeats is an error naming
+    /// the line of its first row.
+    fn keyed_rows<R, K: Ord + Copy + std::fmt::Display, V>(
+        &self,
+        section: &str,
+        rows: &[R],
+        field: &str,
+        mut read: impl FnMut(&str, &R) -> Result<(K, usize, V), TableError>,
+    ) -> Result<BTreeMap<K, V>, TableError> {
+        let mut values = BTreeMap::new();
+        let mut first_line = BTreeMap::new();
+        for (index, row) in rows.iter().enumerate() {
+            let key = format!("{section}[{index}]");
+            let (k, start, value) = read(&key, row)?;
+            if let Some(first) = first_line.insert(k, line_of(self.text, start)) {
+                return Err(self.error(
+                    Some(start),
+                    &format!("{key}.{field}"),
+                    format!("duplicate {field} {k} (first at line {first})"),
+                ));
+            }
+            values.insert(k, value);
+        }
+        Ok(values)
+    }
+
     fn error(&self, span_start: Option<usize>, key: &str, message: String) -> TableError {
         TableError::new(
             self.file,
@@ -251,10 +278,7 @@ pub(super) fn parse(file: &str, text: &str) -> Result<MappingTables, TableError>
         "a Q.850 location",
     )?;
 
-    let mut isup_to_sip = BTreeMap::new();
-    let mut first_line = BTreeMap::new();
-    for (index, row) in raw.isup_to_sip.iter().enumerate() {
-        let key = format!("isup_to_sip[{index}]");
+    let isup_to_sip = check.keyed_rows("isup_to_sip", &raw.isup_to_sip, "cause", |key, row| {
         let cause: u8 = check.cause(&row.cause, &format!("{key}.cause"))?;
         let status = match &row.status {
             Some(s) => Some(check.status(s, &format!("{key}.status"))?),
@@ -276,29 +300,15 @@ pub(super) fn parse(file: &str, text: &str) -> Result<MappingTables, TableError>
                 "retry_after needs a status".into(),
             ));
         }
-        let line = line_of(text, row.cause.span().start);
-        if let Some(first) = first_line.insert(cause, line) {
-            return Err(check.error(
-                Some(row.cause.span().start),
-                &format!("{key}.cause"),
-                format!("duplicate cause {cause} (first at line {first})"),
-            ));
-        }
-        isup_to_sip.insert(
+        let value = IsupToSipRow {
             cause,
-            IsupToSipRow {
-                cause,
-                status,
-                reason: row.reason.clone(),
-                retry_after,
-            },
-        );
-    }
-
-    let mut sip_to_isup = BTreeMap::new();
-    let mut first_line = BTreeMap::new();
-    for (index, row) in raw.sip_to_isup.iter().enumerate() {
-        let key = format!("sip_to_isup[{index}]");
+            status,
+            reason: row.reason.clone(),
+            retry_after,
+        };
+        Ok((cause, row.cause.span().start, value))
+    })?;
+    let sip_to_isup = check.keyed_rows("sip_to_isup", &raw.sip_to_isup, "status", |key, row| {
         let status: u16 = check.number(
             &row.status,
             &format!("{key}.status"),
@@ -306,21 +316,9 @@ pub(super) fn parse(file: &str, text: &str) -> Result<MappingTables, TableError>
             "a SIP final status",
         )?;
         let cause = check.cause(&row.cause, &format!("{key}.cause"))?;
-        let line = line_of(text, row.status.span().start);
-        if let Some(first) = first_line.insert(status, line) {
-            return Err(check.error(
-                Some(row.status.span().start),
-                &format!("{key}.status"),
-                format!("duplicate status {status} (first at line {first})"),
-            ));
-        }
-        sip_to_isup.insert(status, cause);
-    }
-
-    let mut cpg_events = BTreeMap::new();
-    let mut first_line = BTreeMap::new();
-    for (index, row) in raw.cpg_events.iter().enumerate() {
-        let key = format!("cpg_events[{index}]");
+        Ok((status, row.status.span().start, cause))
+    })?;
+    let cpg_events = check.keyed_rows("cpg_events", &raw.cpg_events, "event", |key, row| {
         let event: u8 = check.number(
             &row.event,
             &format!("{key}.event"),
@@ -328,38 +326,23 @@ pub(super) fn parse(file: &str, text: &str) -> Result<MappingTables, TableError>
             "a CPG event indicator",
         )?;
         let status = check.provisional(&row.status, &format!("{key}.status"))?;
-        let line = line_of(text, row.event.span().start);
-        if let Some(first) = first_line.insert(event, line) {
-            return Err(check.error(
-                Some(row.event.span().start),
+        Ok((event, row.event.span().start, status))
+    })?;
+    let provisional_to_cpg = check.keyed_rows(
+        "provisional_to_cpg",
+        &raw.provisional_to_cpg,
+        "status",
+        |key, row| {
+            let status = check.provisional(&row.status, &format!("{key}.status"))?;
+            let event: u8 = check.number(
+                &row.event,
                 &format!("{key}.event"),
-                format!("duplicate event {event} (first at line {first})"),
-            ));
-        }
-        cpg_events.insert(event, status);
-    }
-
-    let mut provisional_to_cpg = BTreeMap::new();
-    let mut first_line = BTreeMap::new();
-    for (index, row) in raw.provisional_to_cpg.iter().enumerate() {
-        let key = format!("provisional_to_cpg[{index}]");
-        let status = check.provisional(&row.status, &format!("{key}.status"))?;
-        let event: u8 = check.number(
-            &row.event,
-            &format!("{key}.event"),
-            1..=127,
-            "a CPG event indicator",
-        )?;
-        let line = line_of(text, row.status.span().start);
-        if let Some(first) = first_line.insert(status, line) {
-            return Err(check.error(
-                Some(row.status.span().start),
-                &format!("{key}.status"),
-                format!("duplicate status {status} (first at line {first})"),
-            ));
-        }
-        provisional_to_cpg.insert(status, event);
-    }
+                1..=127,
+                "a CPG event indicator",
+            )?;
+            Ok((status, row.status.span().start, event))
+        },
+    )?;
 
     let mut section = raw.release_causes;
     let mut release_cause = |name: &str| -> Result<u8, TableError> {
