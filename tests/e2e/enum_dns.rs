@@ -3,7 +3,8 @@
 //! and an NXDOMAIN on the dialled number, a REFUSED (no such zone), a SERVFAIL (a configured zone whose file is
 //! missing) and a timeout (a server that never answers) fall back to the dialled number, a SERVFAIL from the
 //! first server moves on to the second, a NAPTR set too large for UDP is fetched over TCP, repeated numbers come
-//! from the cache, and the log replays.
+//! from the cache, ported numbers leave in IAMs with the called directory number (`ported_number_format =
+//! "cdn"`), and the log replays.
 
 use std::net::UdpSocket;
 use std::path::Path;
@@ -107,11 +108,44 @@ fn udp_query(port: u16, domain: &str) -> Option<Message> {
 }
 
 fn enum_rig(servers: &str, timeout_ms: u64) -> Rig {
+    enum_rig_with(servers, timeout_ms, "")
+}
+
+fn enum_rig_with(servers: &str, timeout_ms: u64, trunk_extra: &str) -> Rig {
     Rig::start(RigOptions {
         dialplan: Some(std::fs::read_to_string(repo().join("dialplans/portability.rhai")).unwrap()),
         config_extra: format!("[enum]\nservers = [{servers}]\ntimeout_ms = {timeout_ms}\n"),
+        trunk_extra: trunk_extra.to_string(),
         ..RigOptions::default()
     })
+}
+
+/// The parameters of every IAM tandem sent, as `tandem decode` shows them, from the M3UA DATA outputs in the
+/// event log.
+fn iams_sent(log: &Path) -> Vec<serde_json::Value> {
+    let connection = rusqlite::Connection::open(log).unwrap();
+    let mut statement = connection
+        .prepare("SELECT body FROM events WHERE body LIKE '%\"output\":\"m3ua_send\"%'")
+        .unwrap();
+    let bodies: Vec<String> = statement
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    bodies
+        .iter()
+        .filter_map(|body| {
+            let event: serde_json::Value = serde_json::from_str(body).ok()?;
+            let decoded = tandem::decode::decode_hex(
+                event["data"].as_str()?.strip_prefix("x:")?,
+                true,
+                false,
+                tandem::isup::codec::Variant::Itu,
+            )
+            .ok()?;
+            (decoded["isup"]["type"] == "IAM").then(|| decoded["isup"]["params"].clone())
+        })
+        .collect()
 }
 
 fn called_numbers(rig: &Rig, count: usize) -> Vec<String> {
@@ -162,7 +196,12 @@ fn enum_lookups_against_nsd() {
     // The large set really is truncated over UDP, even with EDNS0: only TCP can carry it.
     let large = udp_query(nsd.port, "4.4.4.4.4.4.0.3.9.4.e164.arpa.").expect("NSD answers");
     assert!(large.metadata.truncation, "{large:?}");
-    let mut rig = enum_rig(&format!("\"127.0.0.1:{}\"", nsd.port), 1000);
+    // Ported numbers go out with separate directory number addressing (Q.769.1), checked on the IAMs below.
+    let mut rig = enum_rig_with(
+        &format!("\"127.0.0.1:{}\"", nsd.port),
+        1000,
+        "ported_number_format = \"cdn\"\n",
+    );
     for (number, what) in [
         ("030123456", "ported"),
         ("+4930222222", "dipped"),
@@ -190,6 +229,38 @@ fn enum_lookups_against_nsd() {
         ]
     );
     let log = rig.stop();
+    // Called directory number = the dialled number, on the ported calls only (the first, the sixth, the
+    // seventh); NPFI 0x83 beside it.
+    let directory: Vec<(String, String)> = iams_sent(&log)
+        .iter()
+        .map(|params| {
+            let cdn = &params["called_directory_number"];
+            let npfi = &params["number_portability_forward_information"];
+            (
+                format!(
+                    "{}/{}",
+                    cdn["nature_of_address"],
+                    cdn["digits"].as_str().unwrap_or("-")
+                ),
+                npfi["number_portability_status"].to_string(),
+            )
+        })
+        .collect();
+    let none = ("null/-".to_string(), "null".to_string());
+    let ported = |noa_digits: &str| (noa_digits.to_string(), "3".to_string());
+    assert_eq!(
+        directory,
+        [
+            ported("3/30123456"),
+            none.clone(),
+            none.clone(),
+            none.clone(),
+            none.clone(),
+            ported("4/4930444444"),
+            ported("3/30123456"),
+            none,
+        ]
+    );
     assert_eq!(
         count_in_log(&log, "%\"output\":\"enum_query\"%"),
         6,
