@@ -240,3 +240,111 @@ fn decimal(digits: &Digits) -> Option<String> {
         Some(text)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interwork::tables::MappingTables;
+    use crate::isup::codec::Cic;
+
+    fn address(nature_of_address: u8, digits: &str) -> IsupAddress {
+        IsupAddress {
+            nature_of_address,
+            digits: digits.into(),
+        }
+    }
+
+    #[test]
+    fn cdn_replaces_the_ported_fields_of_an_encapsulated_iam() {
+        let tables = MappingTables::embedded("rfc3398").expect("embedded tables");
+        let profile = tables.iam_profile();
+        let dialled = address(nature_of_address::NATIONAL, "30123456");
+        let routing = address(nature_of_address::INTERNATIONAL, "4915199");
+        let plain = IamRequest {
+            called: &dialled,
+            calling: None,
+            restricted: false,
+            international: false,
+            encapsulated: None,
+            keep_encapsulated_called: false,
+            keep_encapsulated_calling: false,
+            ported_number_translation: false,
+            ported: None,
+        };
+        // The originating exchange's IAM already says "query done, not ported" for another directory number.
+        let mut original = build_iam(profile, &plain);
+        original.optional = vec![
+            OptionalParameter {
+                code: CalledDirectoryNumber::CODE,
+                value: vec![0x03, 0x10, 0x99],
+            },
+            OptionalParameter {
+                code: NumberPortabilityForwardInformation::CODE,
+                value: vec![0x82],
+            },
+        ];
+        let encapsulated = IsupMessage::iam(Cic(1), original).encode();
+        let iam = build_iam(
+            profile,
+            &IamRequest {
+                called: &routing,
+                encapsulated: Some(&encapsulated),
+                ported_number_translation: true,
+                ported: Some(PortedNumber {
+                    dialled: &dialled,
+                    format: PortedNumberFormat::Cdn,
+                    country_code: "49",
+                }),
+                ..plain
+            },
+        );
+        assert_eq!(iam.called_party_number.digits.to_string(), "4915199");
+        assert!(iam.forward_call_indicators.ported_number_translation);
+        let ported: Vec<(u8, Vec<u8>)> = iam
+            .optional
+            .iter()
+            .filter(|p| PORTED_PARAMETERS.contains(&p.code))
+            .map(|p| (p.code.0, p.value.clone()))
+            .collect();
+        // Once each, with the new values: national 30123456 (even, plan 1) and 0x83.
+        assert_eq!(
+            ported,
+            [
+                (0x7D, vec![0x03, 0x10, 0x03, 0x21, 0x43, 0x65]),
+                (0x8D, vec![0x83])
+            ]
+        );
+    }
+
+    #[test]
+    fn rn_prefix_joins_numbers_of_another_country_as_they_are() {
+        let tables = MappingTables::embedded("rfc3398").expect("embedded tables");
+        let dialled = address(nature_of_address::INTERNATIONAL, "33123456789");
+        let routing = address(nature_of_address::INTERNATIONAL, "4915199");
+        let request = IamRequest {
+            called: &routing,
+            calling: None,
+            restricted: false,
+            international: true,
+            encapsulated: None,
+            keep_encapsulated_called: false,
+            keep_encapsulated_calling: false,
+            ported_number_translation: true,
+            ported: Some(PortedNumber {
+                dialled: &dialled,
+                format: PortedNumberFormat::RnPrefix,
+                country_code: "49",
+            }),
+        };
+        let iam = build_iam(tables.iam_profile(), &request);
+        assert_eq!(
+            iam.called_party_number.nature_of_address,
+            nature_of_address::INTERNATIONAL
+        );
+        assert_eq!(
+            iam.called_party_number.digits.to_string(),
+            "491519933123456789"
+        );
+        assert!(iam.optional.is_empty());
+    }
+}
