@@ -233,6 +233,22 @@ pub enum NumberFormat {
     International,
 }
 
+/// How an IAM for a ported number (a route with `ported: true`, its `called` the routing number) carries the
+/// routing number and the dialled number (Q.769.1 number portability, ETSI practice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PortedNumberFormat {
+    /// The called party number is the routing number alone.
+    RnOnly,
+    /// The called party number is the routing number followed by the dialled number (concatenated
+    /// addressing), both as national significant numbers when they are of the trunk's country.
+    RnPrefix,
+    /// Separate directory number addressing: the called party number is the routing number, the dialled
+    /// number goes in the called directory number (Q.763 §3.86), and number portability forward information
+    /// (§3.101) says "query done, ported called subscriber".
+    Cdn,
+}
+
 /// `[trunk.timers]`: Q.764 timers in milliseconds.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -330,6 +346,8 @@ pub struct TrunkConfig {
     /// Whether IAMs for ported numbers (a route with `ported: true`) carry the ported number translation
     /// indicator (Q.763 §3.23 bit M); networks that route on a routing-number prefix may not want it.
     pub ported_number_indicator: bool,
+    /// How IAMs for ported numbers carry the routing number and the dialled number.
+    pub ported_number_format: PortedNumberFormat,
     /// National (trunk) prefix, e.g. "0".
     pub national_prefix: String,
     /// Country code, e.g. "49".
@@ -436,6 +454,7 @@ impl Default for TrunkConfig {
             profile: "rfc3398".to_string(),
             number_format: NumberFormat::National,
             ported_number_indicator: true,
+            ported_number_format: PortedNumberFormat::RnOnly,
             national_prefix: "0".to_string(),
             country_code: "49".to_string(),
             timers: TrunkTimers::default(),

@@ -7,12 +7,13 @@ use crate::isup::codec::{
     AccessDeliveryInformation, AutomaticCongestionLevel, CallDiversionInformation,
     CircuitGroupSupervisionMessageType, ContinuityIndicators, EchoControlInformation,
     FacilityIndicator, GenericNotificationIndicator, HopCounter, InformationIndicators,
-    InformationRequestIndicators, OptionalBackwardCallIndicators, OptionalForwardCallIndicators,
-    RedirectionInformation, SuspendResumeIndicators, TransmissionMediumUsed, UserToUserIndicators,
+    InformationRequestIndicators, NumberPortabilityForwardInformation,
+    OptionalBackwardCallIndicators, OptionalForwardCallIndicators, RedirectionInformation,
+    SuspendResumeIndicators, TransmissionMediumUsed, UserToUserIndicators,
 };
 use crate::isup::codec::{
-    AccessTransport, BackwardCallIndicators, BitFields, CalledPartyNumber, CallingPartyNumber,
-    CallingPartysCategory, CauseIndicators, ConnectedNumber, EventInformation,
+    AccessTransport, BackwardCallIndicators, BitFields, CalledDirectoryNumber, CalledPartyNumber,
+    CallingPartyNumber, CallingPartysCategory, CauseIndicators, ConnectedNumber, EventInformation,
     ForwardCallIndicators, GenericNumber, IsupView, LocationNumber,
     MessageCompatibilityInformation, NatureOfConnectionIndicators, OriginalCalledNumber, Parameter,
     ParameterCode as P, ParameterCompatibilityInformation, RangeAndStatus, RedirectingNumber,
@@ -98,15 +99,19 @@ fn calling_like(p: &CallingPartyNumber) -> Value {
            "screening": p.screening, "digits": p.digits.to_string()})
 }
 
+/// A called party number, or a parameter laid out like one (called directory number, Q.763 §3.86).
+fn called_like(p: &CalledPartyNumber) -> Value {
+    json!({"nature_of_address": p.nature_of_address,
+           "inn": u8::from(p.internal_network_number_not_allowed),
+           "numbering_plan": p.numbering_plan, "digits": p.digits.to_string()})
+}
+
 /// The typed JSON of one parameter, or its contents in hex when the parameter is not typed or
 /// does not decode.
 fn parameter_json(code: P, c: &[u8]) -> Value {
     let value = match code {
-        P::CALLED_PARTY_NUMBER => typed(c, |p: CalledPartyNumber| {
-            json!({"nature_of_address": p.nature_of_address,
-                   "inn": u8::from(p.internal_network_number_not_allowed),
-                   "numbering_plan": p.numbering_plan, "digits": p.digits.to_string()})
-        }),
+        P::CALLED_PARTY_NUMBER => typed(c, |p: CalledPartyNumber| called_like(&p)),
+        P::CALLED_DIRECTORY_NUMBER => typed(c, |CalledDirectoryNumber(p)| called_like(&p)),
         P::REDIRECTION_NUMBER => typed(c, |p: RedirectionNumber| {
             json!({"nature_of_address": p.nature_of_address,
                    "inn": u8::from(p.internal_network_number_not_allowed),
@@ -257,6 +262,7 @@ fn parameter_json(code: P, c: &[u8]) -> Value {
         P::ECHO_CONTROL_INFORMATION => bits::<EchoControlInformation>(c),
         P::USER_TO_USER_INDICATORS => bits::<UserToUserIndicators>(c),
         P::ACCESS_DELIVERY_INFORMATION => bits::<AccessDeliveryInformation>(c),
+        P::NUMBER_PORTABILITY_FORWARD_INFORMATION => bits::<NumberPortabilityForwardInformation>(c),
         _ => None,
     };
     value.unwrap_or_else(|| hex(c))

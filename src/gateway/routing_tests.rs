@@ -11,8 +11,11 @@ use crate::routing::zone::ZoneSet;
 use crate::runtime::build_setup;
 
 fn setup_with(script: &str, tables: &[(&str, &str)]) -> Setup {
-    let config = Config::default_embedded();
-    let mut setup = build_setup(&config, 7).expect("setup");
+    setup_from(&Config::default_embedded(), script, tables)
+}
+
+fn setup_from(config: &Config, script: &str, tables: &[(&str, &str)]) -> Setup {
+    let mut setup = build_setup(config, 7).expect("setup");
     setup.dialplan = SourceText {
         name: "test.rhai".into(),
         text: script.into(),
@@ -205,6 +208,78 @@ fn enum_lookup_waits_for_the_answer_caches_it_and_replays() {
     let report = replay(&bench.log).expect("replays");
     assert!(report.first.is_none(), "{:?}", report.first);
     assert!(report.events > 20);
+}
+
+#[test]
+fn ported_numbers_are_carried_as_the_trunk_format_asks() {
+    use crate::config::PortedNumberFormat;
+    use crate::isup::codec::{
+        CalledDirectoryNumber, NumberPortabilityForwardInformation, Parameter,
+    };
+    let zones = ZoneSet::parse(&[("e164.arpa.zone".into(), ZONE.into())]).expect("zone");
+    // (format, called party number of the ported call (NOA, digits), called directory number)
+    let cases = [
+        (PortedNumberFormat::RnOnly, (4, "4915199"), None),
+        // Concatenated addressing: routing prefix 15199 + national significant number 30123456.
+        (PortedNumberFormat::RnPrefix, (3, "1519930123456"), None),
+        (
+            PortedNumberFormat::Cdn,
+            (4, "4915199"),
+            Some((4, "4930123456".to_string())),
+        ),
+    ];
+    for (format, (noa, digits), directory) in cases {
+        let mut config = Config::default_embedded();
+        for trunk in &mut config.trunks {
+            trunk.ported_number_format = format;
+        }
+        let mut bench = Bench::with_setup(setup_from(&config, PORTABILITY, &[]));
+        let mut answered = 0;
+        bench.sip(&invite("+4930123456", "p1"));
+        bench.sip(&invite("+4930222222", "p2"));
+        bench.answer_enum(&zones, &mut answered);
+        let iams: Vec<_> = bench
+            .isup_in
+            .iter()
+            .filter_map(|m| m.to_iam().ok())
+            .collect();
+        let [ported, dipped] = iams.as_slice() else {
+            panic!("{format:?}: two IAMs expected, got {}", iams.len());
+        };
+        let called = &ported.called_party_number;
+        assert_eq!(
+            (called.nature_of_address, called.digits.to_string()),
+            (noa, digits.to_string()),
+            "{format:?}"
+        );
+        assert!(ported.forward_call_indicators.ported_number_translation);
+        let optional = |iam: &crate::isup::codec::Iam, code| {
+            iam.optional
+                .iter()
+                .find(|p| p.code == code)
+                .map(|p| p.value.clone())
+        };
+        let cdn = optional(ported, CalledDirectoryNumber::CODE)
+            .map(|v| CalledDirectoryNumber::decode(&v).expect("CDN decodes").0)
+            .map(|n| (n.nature_of_address, n.digits.to_string()));
+        assert_eq!(cdn, directory, "{format:?}");
+        let npfi = optional(ported, NumberPortabilityForwardInformation::CODE)
+            .map(|v| NumberPortabilityForwardInformation::decode(&v).expect("NPFI decodes"));
+        assert_eq!(
+            npfi.map(|n| (n.number_portability_status, n.extension)),
+            directory.as_ref().map(|_| (3, 1)),
+            "{format:?}: query done, ported called subscriber, last octet"
+        );
+        // A dipped, not ported number goes out as dialled, with none of the ported-number fields.
+        assert_eq!(dipped.called_party_number.digits.to_string(), "4930222222");
+        assert!(!dipped.forward_call_indicators.ported_number_translation);
+        assert!(
+            dipped.optional.is_empty(),
+            "{format:?}: {:?}",
+            dipped.optional
+        );
+        assert!(replay(&bench.log).expect("replays").first.is_none());
+    }
 }
 
 #[test]

@@ -244,9 +244,9 @@ impl Gateway {
                 let chosen = ChosenNumbers {
                     keep_encapsulated_called: called.is_none() && invite.encapsulated_called,
                     keep_encapsulated_calling: calling.is_none() && invite.encapsulated_calling,
+                    ported_from: ported.then(|| view.called.clone()),
                     called: called.unwrap_or(view.called),
                     calling: calling.unwrap_or(view.calling),
-                    ported,
                 };
                 self.send_iam(number, &trunk, &chosen, &invite);
             }

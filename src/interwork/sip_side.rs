@@ -19,8 +19,8 @@ pub(crate) struct ChosenNumbers {
     pub(crate) calling: String,
     pub(crate) keep_encapsulated_called: bool,
     pub(crate) keep_encapsulated_calling: bool,
-    /// The called number came from a number-portability translation.
-    pub(crate) ported: bool,
+    /// The called number is the routing number of this dialled number, from a number-portability lookup.
+    pub(crate) ported_from: Option<String>,
 }
 
 /// The parts of an incoming INVITE the call logic reads.
@@ -260,6 +260,11 @@ impl Gateway {
             .and_then(|c| c.view.as_ref())
             .is_some_and(|v| v.presentation_restricted);
         let international = numbers::is_international(&called_address, &format);
+        // A dialled number that is not a usable ISUP number cannot go into the IAM; the routing number still does.
+        let dialled = chosen
+            .ported_from
+            .as_deref()
+            .and_then(|dialled| numbers::isup_address_from_sip(dialled, &format).ok());
         let trunk = &self.trunks[index];
         let iam = super::iam::build_iam(
             trunk.tables.iam_profile(),
@@ -271,7 +276,13 @@ impl Gateway {
                 encapsulated: invite.isup_body.as_deref(),
                 keep_encapsulated_called: chosen.keep_encapsulated_called,
                 keep_encapsulated_calling: chosen.keep_encapsulated_calling,
-                ported_number_translation: chosen.ported && trunk.config.ported_number_indicator,
+                ported_number_translation: chosen.ported_from.is_some()
+                    && trunk.config.ported_number_indicator,
+                ported: dialled.as_ref().map(|dialled| super::iam::PortedNumber {
+                    dialled,
+                    format: trunk.config.ported_number_format,
+                    country_code: &trunk.config.country_code,
+                }),
             },
         );
         let now = self.now;

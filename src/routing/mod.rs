@@ -8,7 +8,6 @@
 
 mod decision;
 pub mod dialplan;
-pub mod dns_wire;
 pub mod enum_dns;
 pub mod fixtures;
 pub mod tables;

@@ -1,12 +1,18 @@
 //! ENUM against a real DNS server: NSD (Debian's `nsd`) serves the shipped NAPTR zone on loopback and tandem
-//! queries it over UDP. Checked: a ported number is routed on its routing number, a dipped one and an NXDOMAIN
-//! on the dialled number, a REFUSED (no such zone) and a timeout (a server that never answers) fall back to
-//! the dialled number, repeated numbers come from the cache, and the log replays.
+//! queries it through hickory-resolver. Checked: a ported number is routed on its routing number, a dipped one
+//! and an NXDOMAIN on the dialled number, a REFUSED (no such zone), a SERVFAIL (a configured zone whose file is
+//! missing) and a timeout (a server that never answers) fall back to the dialled number, a SERVFAIL from the
+//! first server moves on to the second, a NAPTR set too large for UDP is fetched over TCP, repeated numbers come
+//! from the cache, ported numbers leave in IAMs with the called directory number (`ported_number_format =
+//! "cdn"`), and the log replays.
 
 use std::net::UdpSocket;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use hickory_resolver::proto::op::{Edns, Message, Query, DEFAULT_MAX_PAYLOAD_LEN};
+use hickory_resolver::proto::rr::{Name, RecordType};
 
 use crate::harness::{free_port, repo, tandem_bin, Rig, RigOptions};
 
@@ -22,14 +28,39 @@ impl Drop for Nsd {
     }
 }
 
-fn start_nsd(dir: &Path) -> Nsd {
-    let port = free_port(true);
-    let zone = dir.join("e164.arpa.zone");
-    std::fs::copy(repo().join("enum/e164.arpa.zone"), &zone).expect("copy zone");
-    let d = dir.display();
-    let config = format!(
-        "server:\n  ip-address: 127.0.0.1@{port}\n  port: {port}\n  username: \"\"\n  chroot: \"\"\n  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  xfrdir: \"{d}\"\n  zonelistfile: \"{d}/zone.list\"\n  logfile: \"{d}/nsd.log\"\n  server-count: 1\n  verbosity: 2\nremote-control:\n  control-enable: no\nzone:\n  name: 9.4.e164.arpa\n  zonefile: \"{d}/e164.arpa.zone\"\n"
+/// The shipped zone plus a number whose NAPTR set (a ported `E2U+pstn:tel` and 24 long `E2U+sip` records,
+/// about 2.6 kB) does not fit a UDP answer even with EDNS0 (1232 octets), so the server truncates it.
+fn zone_with_large_rrset() -> String {
+    let mut zone = std::fs::read_to_string(repo().join("enum/e164.arpa.zone")).expect("zone");
+    zone.push_str(
+        "\n4.4.4.4.4.4.0.3 IN NAPTR 10 100 \"u\" \"E2U+pstn:tel\" \"!^(.*)$!tel:\\\\1;npdi;rn=+4915288!\" .\n",
     );
+    for i in 0..24 {
+        zone.push_str(&format!(
+            "                IN NAPTR 20 {i} \"u\" \"E2U+sip\" \"!^\\\\+(.*)$!sip:\\\\1@proxy-{i:02}.a-rather-long-carrier-domain-name.invalid!\" .\n"
+        ));
+    }
+    zone
+}
+
+/// NSD on a free loopback port serving `zones`: (origin, zone file text); `None` names a zone whose file is
+/// missing, which NSD answers with SERVFAIL.
+fn start_nsd(dir: &Path, zones: &[(&str, Option<&str>)]) -> Nsd {
+    let port = free_port(true);
+    let d = dir.display();
+    let mut config = format!(
+        "server:\n  ip-address: 127.0.0.1@{port}\n  port: {port}\n  username: \"\"\n  chroot: \"\"\n  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  xfrdir: \"{d}\"\n  zonelistfile: \"{d}/zone.list\"\n  logfile: \"{d}/nsd.log\"\n  server-count: 1\n  verbosity: 2\nremote-control:\n  control-enable: no\n"
+    );
+    for (origin, text) in zones {
+        let file = dir.join(format!("{origin}.zone"));
+        if let Some(text) = text {
+            std::fs::write(&file, text).expect("zone file");
+        }
+        config.push_str(&format!(
+            "zone:\n  name: {origin}\n  zonefile: \"{}\"\n",
+            file.display()
+        ));
+    }
     let config_path = dir.join("nsd.conf");
     std::fs::write(&config_path, config).expect("nsd.conf");
     let child = Command::new("nsd")
@@ -40,34 +71,81 @@ fn start_nsd(dir: &Path) -> Nsd {
         .stderr(Stdio::null())
         .spawn()
         .expect("start nsd (is the nsd package installed?)");
-    // Ready when it answers a query for the zone's SOA-bearing apex.
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    let query = tandem::routing::dns_wire::naptr_query(1, "9.4.e164.arpa");
+    let nsd = Nsd { child, port };
+    // Ready when it answers anything (SERVFAIL included) for the first zone.
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut buffer = [0u8; 512];
-    loop {
-        let _ = socket.send_to(&query, ("127.0.0.1", port));
-        if socket.recv(&mut buffer).is_ok() {
-            break;
-        }
+    while udp_query(port, zones[0].0).is_none() {
         assert!(
             Instant::now() < deadline,
             "nsd did not answer: {}",
             std::fs::read_to_string(dir.join("nsd.log")).unwrap_or_default()
         );
     }
-    Nsd { child, port }
+    nsd
+}
+
+/// One NAPTR query over UDP offering the EDNS0 payload size hickory-resolver offers (1232 octets); the
+/// response, if one came within 100 ms.
+fn udp_query(port: u16, domain: &str) -> Option<Message> {
+    let socket = UdpSocket::bind("127.0.0.1:0").ok()?;
+    socket
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .ok()?;
+    let mut query = Message::query();
+    query.add_query(Query::query(
+        Name::from_ascii(domain).ok()?,
+        RecordType::NAPTR,
+    ));
+    let mut edns = Edns::new();
+    edns.set_max_payload(DEFAULT_MAX_PAYLOAD_LEN);
+    query.edns = Some(edns);
+    socket
+        .send_to(&query.to_vec().ok()?, ("127.0.0.1", port))
+        .ok()?;
+    let mut buffer = [0u8; 4096];
+    let length = socket.recv(&mut buffer).ok()?;
+    Message::from_vec(buffer.get(..length)?).ok()
 }
 
 fn enum_rig(servers: &str, timeout_ms: u64) -> Rig {
+    enum_rig_with(servers, timeout_ms, "")
+}
+
+fn enum_rig_with(servers: &str, timeout_ms: u64, trunk_extra: &str) -> Rig {
     Rig::start(RigOptions {
         dialplan: Some(std::fs::read_to_string(repo().join("dialplans/portability.rhai")).unwrap()),
         config_extra: format!("[enum]\nservers = [{servers}]\ntimeout_ms = {timeout_ms}\n"),
+        trunk_extra: trunk_extra.to_string(),
         ..RigOptions::default()
     })
+}
+
+/// The parameters of every IAM tandem sent, as `tandem decode` shows them, from the M3UA DATA outputs in the
+/// event log.
+fn iams_sent(log: &Path) -> Vec<serde_json::Value> {
+    let connection = rusqlite::Connection::open(log).unwrap();
+    let mut statement = connection
+        .prepare("SELECT body FROM events WHERE body LIKE '%\"output\":\"m3ua_send\"%'")
+        .unwrap();
+    let bodies: Vec<String> = statement
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    bodies
+        .iter()
+        .filter_map(|body| {
+            let event: serde_json::Value = serde_json::from_str(body).ok()?;
+            let decoded = tandem::decode::decode_hex(
+                event["data"].as_str()?.strip_prefix("x:")?,
+                true,
+                false,
+                tandem::isup::codec::Variant::Itu,
+            )
+            .ok()?;
+            (decoded["isup"]["type"] == "IAM").then(|| decoded["isup"]["params"].clone())
+        })
+        .collect()
 }
 
 fn called_numbers(rig: &Rig, count: usize) -> Vec<String> {
@@ -110,13 +188,27 @@ fn replay_clean(log: &Path) {
 #[test]
 fn enum_lookups_against_nsd() {
     let dns_dir = tempfile::tempdir().unwrap();
-    let nsd = start_nsd(dns_dir.path());
-    let mut rig = enum_rig(&format!("\"127.0.0.1:{}\"", nsd.port), 1000);
+    let zone = zone_with_large_rrset();
+    let nsd = start_nsd(
+        dns_dir.path(),
+        &[("9.4.e164.arpa", Some(&zone)), ("4.4.e164.arpa", None)],
+    );
+    // The large set really is truncated over UDP, even with EDNS0: only TCP can carry it.
+    let large = udp_query(nsd.port, "4.4.4.4.4.4.0.3.9.4.e164.arpa.").expect("NSD answers");
+    assert!(large.metadata.truncation, "{large:?}");
+    // Ported numbers go out with separate directory number addressing (Q.769.1), checked on the IAMs below.
+    let mut rig = enum_rig_with(
+        &format!("\"127.0.0.1:{}\"", nsd.port),
+        1000,
+        "ported_number_format = \"cdn\"\n",
+    );
     for (number, what) in [
         ("030123456", "ported"),
         ("+4930222222", "dipped"),
         ("+4930999999", "NXDOMAIN"),
         ("+33123456789", "REFUSED"),
+        ("+442071234567", "SERVFAIL"),
+        ("+4930444444", "ported, answer over TCP"),
         ("030123456", "ported, cached"),
         ("+4930999999", "NXDOMAIN, cached"),
     ] {
@@ -124,28 +216,88 @@ fn enum_lookups_against_nsd() {
         rig.assert_sipp_ok(&output, what);
     }
     assert_eq!(
-        called_numbers(&rig, 6),
+        called_numbers(&rig, 8),
         [
             "+4915199",
             "+4930222222",
             "+4930999999",
             "+33123456789",
+            "+442071234567",
+            "+4915288",
             "+4915199",
             "+4930999999"
         ]
     );
     let log = rig.stop();
+    // Called directory number = the dialled number, on the ported calls only (the first, the sixth, the
+    // seventh); NPFI 0x83 beside it.
+    let directory: Vec<(String, String)> = iams_sent(&log)
+        .iter()
+        .map(|params| {
+            let cdn = &params["called_directory_number"];
+            let npfi = &params["number_portability_forward_information"];
+            (
+                format!(
+                    "{}/{}",
+                    cdn["nature_of_address"],
+                    cdn["digits"].as_str().unwrap_or("-")
+                ),
+                npfi["number_portability_status"].to_string(),
+            )
+        })
+        .collect();
+    let none = ("null/-".to_string(), "null".to_string());
+    let ported = |noa_digits: &str| (noa_digits.to_string(), "3".to_string());
+    assert_eq!(
+        directory,
+        [
+            ported("3/30123456"),
+            none.clone(),
+            none.clone(),
+            none.clone(),
+            none.clone(),
+            ported("4/4930444444"),
+            ported("3/30123456"),
+            none,
+        ]
+    );
     assert_eq!(
         count_in_log(&log, "%\"output\":\"enum_query\"%"),
-        4,
+        6,
         "two cache hits"
     );
-    assert_eq!(count_in_log(&log, "%\"input\":\"enum_answer\"%"), 4);
+    assert_eq!(count_in_log(&log, "%\"input\":\"enum_answer\"%"), 6);
     assert_eq!(count_in_log(&log, "%\"status\":\"nx_domain\"%"), 1);
     assert_eq!(
         count_in_log(&log, "%\"reason\":\"127.0.0.1:%: REFUSED\"%"),
         1
     );
+    assert_eq!(
+        count_in_log(&log, "%\"reason\":\"127.0.0.1:%: SERVFAIL\"%"),
+        1
+    );
+    assert_eq!(
+        count_in_log(&log, "%ENUM failed for +442071234567%"),
+        1,
+        "the script's log line for the SERVFAIL fallback"
+    );
+    replay_clean(&log);
+}
+
+#[test]
+fn a_servfail_from_the_first_server_moves_on_to_the_second() {
+    let broken_dir = tempfile::tempdir().unwrap();
+    let broken = start_nsd(broken_dir.path(), &[("9.4.e164.arpa", None)]);
+    let good_dir = tempfile::tempdir().unwrap();
+    let zone = std::fs::read_to_string(repo().join("enum/e164.arpa.zone")).unwrap();
+    let good = start_nsd(good_dir.path(), &[("9.4.e164.arpa", Some(&zone))]);
+    let servers = format!("\"127.0.0.1:{}\", \"127.0.0.1:{}\"", broken.port, good.port);
+    let mut rig = enum_rig(&servers, 2000);
+    let output = rig.sipp("uac_basic.xml", "030123456", 1, &[]);
+    rig.assert_sipp_ok(&output, "ported, from the second server");
+    assert_eq!(called_numbers(&rig, 1), ["+4915199"]);
+    let log = rig.stop();
+    assert_eq!(count_in_log(&log, "%\"status\":\"failed\"%"), 0);
     replay_clean(&log);
 }
 

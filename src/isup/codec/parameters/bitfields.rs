@@ -4,7 +4,8 @@
 //! circuit group supervision message type (§3.13), continuity indicators (§3.18), generic
 //! notification indicator (§3.25), facility indicator (§3.22), information request indicators
 //! (§3.29), information indicators (§3.28), call diversion information (§3.6), echo control
-//! information (§3.19), user-to-user indicators (§3.60) and access delivery information (§3.2).
+//! information (§3.19), user-to-user indicators (§3.60), access delivery information (§3.2) and number
+//! portability forward information (§3.101).
 //!
 //! Every bit of every octet belongs to exactly one field (spare bits included), so the typed
 //! view is lossless: `encode(decode(b)) == b` for every accepted `b`.
@@ -244,6 +245,24 @@ bit_fields! {
         /// B–H: spare.
         spare: 0, 1, 7;
     }
+
+    /// Number portability forward information (Q.763 §3.101), one octet: whether the called number was
+    /// looked up in a number portability database and what was found. An extended form (H = 0 with further
+    /// octets) is not accepted by this view.
+    NumberPortabilityForwardInformation = NUMBER_PORTABILITY_FORWARD_INFORMATION, 1 {
+        /// DCBA: number portability status indicator (0 no indication, 1 query not done for the called
+        /// number, 2 query done, non-ported called subscriber, 3 query done, ported called subscriber).
+        number_portability_status: 0, 0, 4;
+        /// GFE: spare.
+        spare: 0, 4, 3;
+        /// H: extension indicator (1 = last octet).
+        extension: 0, 7, 1;
+    }
+}
+
+impl NumberPortabilityForwardInformation {
+    /// Number portability status: query done for the called number, ported called subscriber.
+    pub const PORTED: u8 = 3;
 }
 
 #[cfg(test)]
@@ -297,6 +316,7 @@ mod tests {
             lossless::<EchoControlInformation>(&[a])?;
             lossless::<UserToUserIndicators>(&[a])?;
             lossless::<AccessDeliveryInformation>(&[a])?;
+            lossless::<NumberPortabilityForwardInformation>(&[a])?;
         }
     }
 }

@@ -12,8 +12,9 @@ pub use bitfields::{
     AccessDeliveryInformation, AutomaticCongestionLevel, BitFields, CallDiversionInformation,
     CircuitGroupSupervisionMessageType, ContinuityIndicators, EchoControlInformation,
     FacilityIndicator, GenericNotificationIndicator, HopCounter, InformationIndicators,
-    InformationRequestIndicators, OptionalBackwardCallIndicators, OptionalForwardCallIndicators,
-    RedirectionInformation, SuspendResumeIndicators, TransmissionMediumUsed, UserToUserIndicators,
+    InformationRequestIndicators, NumberPortabilityForwardInformation,
+    OptionalBackwardCallIndicators, OptionalForwardCallIndicators, RedirectionInformation,
+    SuspendResumeIndicators, TransmissionMediumUsed, UserToUserIndicators,
 };
 pub use cause::{CauseIndicators, EventInformation, RangeAndStatus};
 pub use compatibility::{
@@ -25,8 +26,8 @@ pub use indicators::{
     NatureOfConnectionIndicators, TransmissionMediumRequirement,
 };
 pub use numbers::{
-    CalledPartyNumber, CallingPartyNumber, ConnectedNumber, GenericNumber, LocationNumber,
-    OriginalCalledNumber, RedirectingNumber, RedirectionNumber, SubsequentNumber,
+    CalledDirectoryNumber, CalledPartyNumber, CallingPartyNumber, ConnectedNumber, GenericNumber,
+    LocationNumber, OriginalCalledNumber, RedirectingNumber, RedirectionNumber, SubsequentNumber,
 };
 
 use super::IsupError;

@@ -150,6 +150,26 @@ impl Parameter for RedirectionNumber {
     }
 }
 
+/// Called directory number (Q.763 §3.86), laid out like the called party number (§3.9). With separate
+/// directory number addressing (Q.769.1 §4) it carries the number the caller dialled while the called party
+/// number carries the routing number of a ported subscriber.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CalledDirectoryNumber(pub CalledPartyNumber);
+
+impl Parameter for CalledDirectoryNumber {
+    const CODE: ParameterCode = ParameterCode::CALLED_DIRECTORY_NUMBER;
+
+    fn decode(contents: &[u8]) -> Result<Self, IsupError> {
+        CalledPartyNumber::decode(contents)
+            .map(CalledDirectoryNumber)
+            .map_err(|_| invalid::<Self>(contents.len(), "not a called-party-number-like number"))
+    }
+
+    fn encode_into(&self, out: &mut Vec<u8>) {
+        self.0.encode_into(out);
+    }
+}
+
 /// Generic number (Q.763 §3.26): a number qualifier octet, then a calling-party-number-like
 /// number (additional called/calling/connected numbers, …).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -324,6 +344,12 @@ mod tests {
             prop_assert_eq!(RedirectionNumber::decode(&number.to_bytes()).unwrap(), number);
             let number = GenericNumber { number_qualifier: qualifier, number: CallingPartyNumber { nature_of_address: noa, number_incomplete: flag, numbering_plan: plan, address_presentation_restricted: pres, screening: low, digits: d } };
             prop_assert_eq!(GenericNumber::decode(&number.to_bytes()).unwrap(), number);
+        }
+
+        #[test]
+        fn called_directory_round_trip(noa in 0u8..128, inn: bool, plan in 0u8..8, spare in 0u8..16, d in digits()) {
+            let number = CalledDirectoryNumber(CalledPartyNumber { nature_of_address: noa, internal_network_number_not_allowed: inn, numbering_plan: plan, spare, digits: d });
+            prop_assert_eq!(CalledDirectoryNumber::decode(&number.to_bytes()).unwrap(), number);
         }
 
         #[test]
