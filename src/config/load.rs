@@ -298,6 +298,28 @@ fn validate(v: &Validator<'_>, config: &Config) -> Result<(), ConfigError> {
                 ),
             ));
         }
+        // Link ids name inputs, outputs and the runtime's associations: they must be unique across trunks.
+        for (position, entry) in trunk.association.iter().enumerate() {
+            let name = super::association::association_name(position, entry);
+            if name.trim().is_empty() || name.contains('/') {
+                return Err(v.error(
+                    at(),
+                    "association.name",
+                    format!("{name:?} is not an association name (not empty, no '/')"),
+                ));
+            }
+            let repeated = trunk.association[..position]
+                .iter()
+                .enumerate()
+                .any(|(other, e)| super::association::association_name(other, e) == name);
+            if repeated {
+                return Err(v.error(
+                    at(),
+                    "association.name",
+                    format!("duplicate association name {name:?}"),
+                ));
+            }
+        }
         let timers = &trunk.timers;
         for (key, value) in [
             ("t1_ms", timers.t1_ms),
