@@ -8,6 +8,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
+use tandem::events::{EventKind, Input, Output};
+use tandem::sigtran::m3ua::{M3uaMessage, MessageType};
 
 use crate::harness::{Rig, RigOptions};
 
@@ -100,6 +102,42 @@ fn twenty_calls_survive_losing_one_asp_of_a_loadshare_as() {
         Rig::count(s, "sent", "RLC") >= 25 && s["busy_cics"].as_u64() == Some(0)
     });
     rig.stop_and_replay();
+
+    // From tandem's own log: the route set changed while the loss was handled (same input, same clock), and
+    // no DATA went out on the lost association afterwards.
+    let events = tandem::events::store::EventReader::open(&rig.log)
+        .expect("open log")
+        .all()
+        .expect("read log");
+    let (down_at, lost) = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::Input(Input::SctpDown { trunk, .. }) => Some((e.seq, trunk.clone())),
+            _ => None,
+        })
+        .expect("an sctp_down in the log");
+    let moved = events.iter().find(|e| {
+        matches!(&e.kind, EventKind::Output(Output::Log { message, .. })
+            if message.starts_with(&format!("trunk {lost}: route to DPC 2 unavailable; traffic on pstn/")))
+    });
+    let moved = moved.expect("route change logged");
+    let down = events
+        .iter()
+        .find(|e| e.seq == down_at)
+        .expect("down event");
+    assert_eq!(
+        moved.at_ms, down.at_ms,
+        "traffic moved while the loss was handled"
+    );
+    let data_after = events
+        .iter()
+        .filter(|e| e.seq > down_at)
+        .filter(|e| {
+            matches!(&e.kind, EventKind::Output(Output::M3uaSend { trunk, data, .. })
+                if *trunk == lost && M3uaMessage::decode(&data.0).is_ok_and(|m| m.message_type == MessageType::Data))
+        })
+        .count();
+    assert_eq!(data_after, 0, "DATA on {lost} after its loss");
 
     // `tandem links` shows each association; the stopped one down, traffic on the other.
     let output = std::process::Command::new(crate::harness::tandem_bin())
