@@ -298,7 +298,8 @@ fn validate(v: &Validator<'_>, config: &Config) -> Result<(), ConfigError> {
                 ),
             ));
         }
-        // Link ids name inputs, outputs and the runtime's associations: they must be unique across trunks.
+        // Link ids (`trunk/name`) name inputs, outputs and the runtime's associations: names are unique within the
+        // trunk and hold no '/'; across trunks see below.
         for (position, entry) in trunk.association.iter().enumerate() {
             let name = super::association::association_name(position, entry);
             if name.trim().is_empty() || name.contains('/') {
@@ -317,6 +318,24 @@ fn validate(v: &Validator<'_>, config: &Config) -> Result<(), ConfigError> {
                     at(),
                     "association.name",
                     format!("duplicate association name {name:?}"),
+                ));
+            }
+        }
+        // A trunk named "pstn/a" would take the link id of association "a" of trunk "pstn".
+        let ids = trunk.links();
+        for (other_index, other) in config.trunks[..index].iter().enumerate() {
+            if let Some(link) = other
+                .links()
+                .iter()
+                .find(|l| ids.iter().any(|i| i.id == l.id))
+            {
+                return Err(v.error(
+                    at(),
+                    "name",
+                    format!(
+                        "link id {:?} is also one of trunk[{other_index}]'s",
+                        link.id
+                    ),
                 ));
             }
         }

@@ -349,4 +349,10 @@ fn association_names_must_be_unique_and_plain() {
     assert!(implicit.message.contains("duplicate"), "{implicit}");
     let slash = err("[[trunk]]\nname = \"x\"\n[[trunk.association]]\nname = \"a/b\"\n");
     assert!(slash.message.contains("no '/'"), "{slash}");
+    let clash = err(
+        "[[trunk]]\nname = \"x\"\ncic_last = 10\n[[trunk.association]]\nname = \"a\"\n\
+         [[trunk]]\nname = \"x/a\"\ncic_first = 11\n",
+    );
+    assert_eq!(clash.key, "trunk[1].name");
+    assert!(clash.message.contains("\"x/a\""), "{clash}");
 }
