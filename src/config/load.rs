@@ -298,6 +298,47 @@ fn validate(v: &Validator<'_>, config: &Config) -> Result<(), ConfigError> {
                 ),
             ));
         }
+        // Link ids (`trunk/name`) name inputs, outputs and the runtime's associations: names are unique within the
+        // trunk and hold no '/'; across trunks see below.
+        for (position, entry) in trunk.association.iter().enumerate() {
+            let name = super::association::association_name(position, entry);
+            if name.trim().is_empty() || name.contains('/') {
+                return Err(v.error(
+                    at(),
+                    "association.name",
+                    format!("{name:?} is not an association name (not empty, no '/')"),
+                ));
+            }
+            let repeated = trunk.association[..position]
+                .iter()
+                .enumerate()
+                .any(|(other, e)| super::association::association_name(other, e) == name);
+            if repeated {
+                return Err(v.error(
+                    at(),
+                    "association.name",
+                    format!("duplicate association name {name:?}"),
+                ));
+            }
+        }
+        // A trunk named "pstn/a" would take the link id of association "a" of trunk "pstn".
+        let ids = trunk.links();
+        for (other_index, other) in config.trunks[..index].iter().enumerate() {
+            if let Some(link) = other
+                .links()
+                .iter()
+                .find(|l| ids.iter().any(|i| i.id == l.id))
+            {
+                return Err(v.error(
+                    at(),
+                    "name",
+                    format!(
+                        "link id {:?} is also one of trunk[{other_index}]'s",
+                        link.id
+                    ),
+                ));
+            }
+        }
         let timers = &trunk.timers;
         for (key, value) in [
             ("t1_ms", timers.t1_ms),

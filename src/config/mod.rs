@@ -5,6 +5,7 @@
 //! file only lists what it changes. Unknown keys are rejected, and every error names the file,
 //! the line where it can be found, the key and what is wrong ([`ConfigError`]).
 
+mod association;
 mod load;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -17,6 +18,7 @@ use crate::isup::IsupTimers;
 use crate::routing::{Dialplan, DialplanLimits, DEFAULT_DIALPLAN, DEFAULT_DIALPLAN_NAME};
 use crate::sigtran::m3ua::RoutingKeyRequest;
 
+pub use association::{AssociationConfig, LinkConfig};
 pub use load::ConfigError;
 
 /// The built-in defaults, as shipped in `src/config/default.toml`.
@@ -356,6 +358,9 @@ pub struct TrunkConfig {
     pub timers: TrunkTimers,
     /// Per-trunk mapping table rows.
     pub overrides: TableOverrides,
+    /// `[[trunk.association]]`: several associations (ASPs) toward the destination, with route priorities;
+    /// empty: one association made of the keys above (see [`TrunkConfig::links`]).
+    pub association: Vec<AssociationConfig>,
 }
 
 impl Default for SipConfig {
@@ -459,6 +464,7 @@ impl Default for TrunkConfig {
             country_code: "49".to_string(),
             timers: TrunkTimers::default(),
             overrides: TableOverrides::default(),
+            association: Vec::new(),
         }
     }
 }
@@ -607,11 +613,7 @@ impl TrunkConfig {
     /// The SCTP transport settings of this trunk.
     pub fn sctp_config(&self) -> crate::sigtran::sctp::SctpConfig {
         crate::sigtran::sctp::SctpConfig {
-            kind: match self.transport {
-                Transport::Auto => crate::sigtran::sctp::TransportKind::Auto,
-                Transport::Kernel => crate::sigtran::sctp::TransportKind::Kernel,
-                Transport::Udp => crate::sigtran::sctp::TransportKind::Udp,
-            },
+            kind: self.transport.kind(),
             udp_local_port: self.udp_local_port,
             udp_remote_port: self.udp_remote_port,
             params: self.sctp,

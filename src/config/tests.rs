@@ -286,3 +286,73 @@ fn dialplan_and_enum_settings() {
     assert_eq!(config.dialplan.failure_cause, 34);
     assert_eq!(config.enum_lookup.suffixes, ["e164.example", "e164.arpa"]);
 }
+
+#[test]
+fn a_trunk_without_associations_is_one_link_named_after_it() {
+    let config = Config::from_toml(
+        "t.toml",
+        "[[trunk]]\nname = \"x\"\nremote = \"10.0.0.1:2905\"\nrouting_context = 4\ntraffic_mode = \"override\"\n",
+    )
+    .expect("config");
+    let trunk = &config.trunks[0];
+    let links = trunk.links();
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0].id, "x");
+    assert_eq!(links[0].remote, trunk.remote);
+    assert_eq!(links[0].routing_context, Some(4));
+    assert_eq!(links[0].traffic_mode, TrafficModeName::Override);
+    assert_eq!(trunk.link_sctp_config(&links[0]), trunk.sctp_config());
+}
+
+#[test]
+fn associations_take_the_trunks_keys_unless_they_set_their_own() {
+    let config = Config::from_toml(
+        "t.toml",
+        "[[trunk]]\nname = \"x\"\nremote = \"10.0.0.1:2905\"\nrouting_context = 4\ntransport = \"udp\"\n\
+         [[trunk.association]]\nname = \"left\"\n\
+         [[trunk.association]]\nremote = \"10.0.0.2:2906\"\nlocal = \"10.0.0.9:3000\"\nrouting_context = 5\n\
+         transport = \"kernel\"\nregister_routing_key = true\npriority = 2\n",
+    )
+    .expect("config");
+    let trunk = &config.trunks[0];
+    let links = trunk.links();
+    let ids: Vec<&str> = links.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(ids, ["x/left", "x/2"]);
+    assert_eq!(links[0].remote, trunk.remote);
+    assert_eq!((links[0].routing_context, links[0].priority), (Some(4), 0));
+    assert_eq!(links[1].remote.to_string(), "10.0.0.2:2906");
+    assert_eq!(
+        links[1].local.map(|l| l.to_string()).as_deref(),
+        Some("10.0.0.9:3000")
+    );
+    assert_eq!((links[1].routing_context, links[1].priority), (Some(5), 2));
+    assert!(links[1].register_routing_key && trunk.link_routing_key_request(&links[1]).is_some());
+    assert_eq!(
+        trunk.link_sctp_config(&links[0]).kind,
+        crate::sigtran::sctp::TransportKind::Udp
+    );
+    assert_eq!(
+        trunk.link_sctp_config(&links[1]).kind,
+        crate::sigtran::sctp::TransportKind::Kernel
+    );
+}
+
+#[test]
+fn association_names_must_be_unique_and_plain() {
+    let twice = err("[[trunk]]\nname = \"x\"\n[[trunk.association]]\nname = \"a\"\n[[trunk.association]]\nname = \"a\"\n");
+    assert_eq!(twice.key, "trunk[0].association.name");
+    assert!(twice.message.contains("duplicate"), "{twice}");
+    // An unnamed second entry is "2": a first entry named "2" collides with it.
+    let implicit = err(
+        "[[trunk]]\nname = \"x\"\n[[trunk.association]]\nname = \"2\"\n[[trunk.association]]\n",
+    );
+    assert!(implicit.message.contains("duplicate"), "{implicit}");
+    let slash = err("[[trunk]]\nname = \"x\"\n[[trunk.association]]\nname = \"a/b\"\n");
+    assert!(slash.message.contains("no '/'"), "{slash}");
+    let clash = err(
+        "[[trunk]]\nname = \"x\"\ncic_last = 10\n[[trunk.association]]\nname = \"a\"\n\
+         [[trunk]]\nname = \"x/a\"\ncic_first = 11\n",
+    );
+    assert_eq!(clash.key, "trunk[1].name");
+    assert!(clash.message.contains("\"x/a\""), "{clash}");
+}

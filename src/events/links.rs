@@ -33,6 +33,8 @@ pub struct LinkStatus {
     pub destination: Option<String>,
     /// Last SSNM message names seen (newest last, at most five).
     pub network_management: Vec<String>,
+    /// On a trunk with several associations: the last route change of this one ("available; traffic on ...").
+    pub route: Option<String>,
     /// Associations that came up, and that went down.
     pub ups: u64,
     /// See `ups`.
@@ -65,18 +67,11 @@ pub fn link_statuses(events: &[Event]) -> Vec<LinkStatus> {
                     continue;
                 };
                 for trunk in &config.trunks {
-                    let name = entry(&mut links, &mut order, &trunk.name);
-                    if let Some(link) = links.get_mut(&name) {
-                        let addressing = match (trunk.register_routing_key, trunk.routing_context) {
-                            (true, _) => "dynamic routing key".to_owned(),
-                            (false, Some(rc)) => format!("routing context {rc}"),
-                            (false, None) => "no routing context".to_owned(),
-                        };
-                        link.configured = format!(
-                            "{:?} {} OPC {} DPC {}, {addressing}, {:?}",
-                            trunk.transport, trunk.remote, trunk.opc, trunk.dpc, trunk.traffic_mode
-                        )
-                        .to_lowercase();
+                    for link_config in trunk.links() {
+                        let name = entry(&mut links, &mut order, &link_config.id);
+                        if let Some(link) = links.get_mut(&name) {
+                            link.configured = configured(trunk, &link_config);
+                        }
                     }
                 }
             }
@@ -103,7 +98,8 @@ pub fn link_statuses(events: &[Event]) -> Vec<LinkStatus> {
                 }
             }
             EventKind::Transition(transition) if transition.machine == "m3ua_destination" => {
-                let Some((trunk, dpc)) = transition.id.split_once('/') else {
+                // The id is `link/DPC`; a link id may itself hold a '/' (`trunk/association`).
+                let Some((trunk, dpc)) = transition.id.rsplit_once('/') else {
                     continue;
                 };
                 if let Some(link) = links.get_mut(trunk) {
@@ -131,6 +127,26 @@ pub fn link_statuses(events: &[Event]) -> Vec<LinkStatus> {
         .collect()
 }
 
+/// The configured line of one link: transport, peer, point codes, addressing, traffic mode, and the route
+/// priority on a trunk with several associations.
+fn configured(trunk: &crate::config::TrunkConfig, link: &crate::config::LinkConfig) -> String {
+    let addressing = match (link.register_routing_key, link.routing_context) {
+        (true, _) => "dynamic routing key".to_owned(),
+        (false, Some(rc)) => format!("routing context {rc}"),
+        (false, None) => "no routing context".to_owned(),
+    };
+    let priority = if trunk.association.is_empty() {
+        String::new()
+    } else {
+        format!(", priority {}", link.priority)
+    };
+    format!(
+        "{:?} {} OPC {} DPC {}, {addressing}, {:?}{priority}",
+        link.transport, link.remote, trunk.opc, trunk.dpc, link.traffic_mode
+    )
+    .to_lowercase()
+}
+
 /// The gateway's log lines about a trunk's M3UA (see `interwork::isup_side`).
 fn fold_log_line(link: &mut LinkStatus, text: &str) {
     if let Some(rc) = text.strip_prefix("routing key registered, routing context ") {
@@ -145,6 +161,11 @@ fn fold_log_line(link: &mut LinkStatus, text: &str) {
             "4" => Some("AS-PENDING"),
             _ => link.as_state,
         };
+    } else if let Some(route) = text
+        .strip_prefix("route to DPC ")
+        .and_then(|rest| rest.split_once(' '))
+    {
+        link.route = Some(route.1.to_owned());
     } else if let Some(name) = text.strip_prefix("network management ") {
         link.network_management.push(name.to_owned());
         if link.network_management.len() > 5 {
@@ -199,6 +220,9 @@ pub fn render_links(statuses: &[LinkStatus]) -> String {
         let _ = writeln!(out, "  SSNM            {destination}");
         if let Some(state) = &link.destination {
             let _ = writeln!(out, "  destination     {state}");
+        }
+        if let Some(route) = &link.route {
+            let _ = writeln!(out, "  route           {route}");
         }
     }
     out
@@ -270,6 +294,58 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("registered RC   7"), "{text}");
+    }
+
+    #[test]
+    fn several_associations_of_one_trunk_are_shown_apart() {
+        let config = "[[trunk]]\nname = \"pstn\"\nopc = 1\ndpc = 2\n\
+            [[trunk.association]]\nname = \"a\"\nremote = \"127.0.0.1:2905\"\n\
+            [[trunk.association]]\nname = \"b\"\nremote = \"127.0.0.2:2905\"\npriority = 1\n";
+        let setup = crate::events::Setup {
+            format_version: crate::events::EVENT_FORMAT_VERSION,
+            seed: 0,
+            config: config.into(),
+            dialplan: crate::events::SourceText {
+                name: "none".into(),
+                text: String::new(),
+            },
+            dialplan_tables: Vec::new(),
+            mappings: Vec::new(),
+        };
+        let destination = EventKind::Transition(Transition {
+            machine: "m3ua_destination".into(),
+            id: "pstn/b/2".into(),
+            from: "Unknown".into(),
+            to: "Available".into(),
+            reason: "DAVA received".into(),
+        });
+        let events = vec![
+            event(1, EventKind::Input(Input::Start(Box::new(setup)))),
+            event(
+                2,
+                EventKind::Input(Input::SctpUp {
+                    trunk: "pstn/b".into(),
+                }),
+            ),
+            event(3, destination),
+            event(
+                4,
+                log("trunk pstn/b: route to DPC 2 available; traffic on pstn/b"),
+            ),
+        ];
+        let links = link_statuses(&events);
+        let ids: Vec<&str> = links.iter().map(|l| l.trunk.as_str()).collect();
+        assert_eq!(ids, ["pstn/a", "pstn/b"]);
+        assert_eq!(links[0].sctp_up, None);
+        assert_eq!(links[1].sctp_up, Some(true));
+        assert_eq!(links[1].destination.as_deref(), Some("DPC 2: Available"));
+        assert_eq!(
+            links[1].route.as_deref(),
+            Some("available; traffic on pstn/b")
+        );
+        assert!(links[1].configured.contains("127.0.0.2:2905"), "{links:?}");
+        assert!(links[1].configured.ends_with("priority 1"), "{links:?}");
+        assert!(render_links(&links).contains("trunk pstn/a"));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! `None`, then read `poll_timeout`.
 
 mod driver;
+mod route_set;
 mod trunk;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -138,21 +139,25 @@ impl Gateway {
             } => self
                 .sip
                 .handle_datagram(sip_transport(*transport), *from, &data.0, now_ms),
-            Input::SctpUp { trunk } => match self.trunk_index(trunk) {
-                Some(index) => self.trunks[index].handle_sctp_up(now_ms),
+            Input::SctpUp { trunk } => match self.link_index(trunk) {
+                Some((index, link)) => self.trunks[index].links[link].asp.handle_sctp_up(now_ms),
                 None => self.log(
                     LogLevel::Warn,
                     format!("SCTP up for unknown trunk {trunk:?}"),
                 ),
             },
-            Input::SctpDown { trunk, reason } => match self.trunk_index(trunk) {
-                Some(index) => {
+            Input::SctpDown { trunk, reason } => match self.link_index(trunk) {
+                Some((index, link)) => {
                     self.log(
                         LogLevel::Error,
                         format!("trunk {trunk}: SCTP association down: {reason}"),
                     );
-                    self.trunks[index].handle_sctp_down(now_ms);
-                    self.trunk_lost(index);
+                    self.trunks[index].links[link].asp.handle_sctp_down(now_ms);
+                    self.refresh_routes(index);
+                    // Calls in set-up are lost only when no other association can carry the trunk's ISUP.
+                    if !self.trunks[index].is_active() {
+                        self.trunk_lost(index);
+                    }
                 }
                 None => self.log(
                     LogLevel::Warn,
@@ -163,8 +168,8 @@ impl Gateway {
                 trunk,
                 stream,
                 data,
-            } => match self.trunk_index(trunk) {
-                Some(index) => self.trunks[index]
+            } => match self.link_index(trunk) {
+                Some((index, link)) => self.trunks[index].links[link]
                     .asp
                     .handle_bytes(*stream, &data.0, now_ms),
                 None => self.log(
@@ -280,14 +285,16 @@ impl Gateway {
 
     fn pump_trunk(&mut self, index: usize) -> bool {
         let mut progressed = false;
-        while let Some(transition) = self.trunks[index].asp.poll_transition() {
-            let event = EventKind::Transition(transition.into());
-            self.pending.push_back((None, event));
-            progressed = true;
-        }
-        while let Some(event) = self.trunks[index].asp.poll_event() {
-            self.handle_asp_event(index, event);
-            progressed = true;
+        for link in 0..self.trunks[index].links.len() {
+            while let Some(transition) = self.trunks[index].links[link].asp.poll_transition() {
+                let event = EventKind::Transition(transition.into());
+                self.pending.push_back((None, event));
+                progressed = true;
+            }
+            while let Some(event) = self.trunks[index].links[link].asp.poll_event() {
+                self.handle_asp_event(index, link, event);
+                progressed = true;
+            }
         }
         while let Some(transition) = self.trunks[index].isup.poll_transition() {
             let call = transition
@@ -321,20 +328,58 @@ impl Gateway {
             }
             progressed = true;
         }
-        while let Some(transmit) = self.trunks[index].asp.poll_transmit() {
-            let output = Output::M3uaSend {
-                trunk: self.trunks[index].name.clone(),
-                stream: transmit.stream,
-                data: Payload(transmit.data),
-            };
-            self.push_event(EventKind::Output(output));
-            progressed = true;
+        for link in 0..self.trunks[index].links.len() {
+            while let Some(transmit) = self.trunks[index].links[link].asp.poll_transmit() {
+                let output = Output::M3uaSend {
+                    trunk: self.trunks[index].links[link].config.id.clone(),
+                    stream: transmit.stream,
+                    data: Payload(transmit.data),
+                };
+                self.push_event(EventKind::Output(output));
+                progressed = true;
+            }
         }
         progressed
     }
 
-    fn trunk_index(&self, name: &str) -> Option<usize> {
-        self.trunks.iter().position(|t| t.name == name)
+    /// The trunk and link a link id (the trunk's name, or `trunk/association`) names.
+    fn link_index(&self, id: &str) -> Option<(usize, usize)> {
+        self.trunks
+            .iter()
+            .enumerate()
+            .find_map(|(index, trunk)| trunk.link_index(id).map(|link| (index, link)))
+    }
+
+    /// Recomputes a trunk's route set after a link changed; on a trunk with several links every change of a
+    /// link's availability is a log line (traffic moved to or from it).
+    pub(crate) fn refresh_routes(&mut self, trunk: usize) {
+        let changes = self.trunks[trunk].refresh_routes();
+        if self.trunks[trunk].links.len() < 2 {
+            return;
+        }
+        for (link, available) in changes {
+            let trunk_ref = &self.trunks[trunk];
+            let id = trunk_ref.links[link].config.id.clone();
+            let carrying: Vec<&str> = (0..trunk_ref.links.len())
+                .filter(|&i| trunk_ref.routes.is_available(i))
+                .map(|i| trunk_ref.links[i].config.id.as_str())
+                .collect();
+            let text = format!(
+                "trunk {id}: route to DPC {} {}; traffic on {}",
+                trunk_ref.config.dpc,
+                if available {
+                    "available"
+                } else {
+                    "unavailable"
+                },
+                if carrying.is_empty() {
+                    "no link".to_owned()
+                } else {
+                    carrying.join(", ")
+                }
+            );
+            self.log(LogLevel::Info, text);
+        }
     }
 
     /// Allocates a new call number and its printable id.
@@ -362,25 +407,22 @@ impl Gateway {
         self.push_event(EventKind::Output(Output::Log { level, message }));
     }
 
-    /// Records a state change of a trunk's destination (machine `m3ua_destination`, id `trunk/DPC`).
+    /// Records a state change of the destination as one link reports it (machine `m3ua_destination`, id
+    /// `link/DPC`, where the link id is the trunk's name for a single-association trunk).
     pub(crate) fn record_destination_change(
         &mut self,
         trunk: usize,
+        link: usize,
         change: Option<destination::DestinationChange>,
     ) {
         let Some((from, to, reason)) = change else {
             return;
         };
-        let id = format!(
-            "{}/{}",
-            self.trunks[trunk].name, self.trunks[trunk].config.dpc
-        );
+        let link_id = self.trunks[trunk].links[link].config.id.clone();
+        let id = format!("{link_id}/{}", self.trunks[trunk].config.dpc);
         self.log(
             LogLevel::Info,
-            format!(
-                "trunk {}: destination {from} -> {to} ({reason})",
-                self.trunks[trunk].name
-            ),
+            format!("trunk {link_id}: destination {from} -> {to} ({reason})"),
         );
         self.push_call_event(
             None,
@@ -435,6 +477,8 @@ fn events_transport(transport: crate::sip::TransportKind) -> SipTransport {
 }
 
 pub(crate) mod destination;
+#[cfg(test)]
+mod failover_tests;
 #[cfg(test)]
 mod routing_tests;
 #[cfg(test)]

@@ -17,10 +17,10 @@ use crate::sip::{OutgoingInvite, Sdp, TransportKind};
 const SI_ISUP: u8 = 5;
 
 impl Gateway {
-    /// Dispatches one event of a trunk's M3UA ASP.
-    pub(crate) fn handle_asp_event(&mut self, trunk: usize, event: AspEvent) {
+    /// Dispatches one event of the M3UA ASP of one of a trunk's links.
+    pub(crate) fn handle_asp_event(&mut self, trunk: usize, link: usize, event: AspEvent) {
         self.current = None;
-        let name = self.trunks[trunk].name.clone();
+        let name = self.trunks[trunk].links[link].config.id.clone();
         match event {
             AspEvent::Data(data) if data.si == SI_ISUP => {
                 let now = self.now;
@@ -32,25 +32,35 @@ impl Gateway {
             ),
             AspEvent::StateChanged { from, to, .. } => {
                 self.log(LogLevel::Info, format!("trunk {name}: ASP {from:?} -> {to:?}"));
-                // Whatever SSNM said before is stale once the ASP changes state: unknown, and audited (DAUD) as
-                // soon as the ASP is active (RFC 4666 §4.5.3).
-                let change = self.trunks[trunk]
+                // Whatever SSNM and NTFY said before is stale once the ASP changes state: unknown, and audited
+                // (DAUD) as soon as the ASP is active (RFC 4666 §4.5.3).
+                self.trunks[trunk].links[link].as_down = false;
+                let change = self.trunks[trunk].links[link]
                     .destination
                     .set(DestinationState::Unknown, &format!("ASP {to:?}"));
-                self.record_destination_change(trunk, change);
-                if self.trunks[trunk].is_active() {
-                    let point_codes = self.trunks[trunk].destination.audit_point_codes();
-                    if let Err(error) = self.trunks[trunk].asp.send_audit(point_codes) {
+                self.record_destination_change(trunk, link, change);
+                if self.trunks[trunk].links[link].is_active() {
+                    let point_codes = self.trunks[trunk].links[link].destination.audit_point_codes();
+                    if let Err(error) = self.trunks[trunk].links[link].asp.send_audit(point_codes) {
                         self.log(LogLevel::Warn, format!("trunk {name}: no DAUD: {error}"));
                     }
+                    self.refresh_routes(trunk);
                 } else {
-                    self.trunk_lost(trunk);
+                    // Traffic moves to the trunk's other links at once; only without any is the trunk lost.
+                    self.refresh_routes(trunk);
+                    if !self.trunks[trunk].is_active() {
+                        self.trunk_lost(trunk);
+                    }
                 }
             }
-            AspEvent::Notify { status_type, status_info } => self.log(
-                LogLevel::Info,
-                format!("trunk {name}: NTFY status type {status_type}, info {status_info}"),
-            ),
+            AspEvent::Notify { status_type, status_info } => {
+                self.log(
+                    LogLevel::Info,
+                    format!("trunk {name}: NTFY status type {status_type}, info {status_info}"),
+                );
+                self.trunks[trunk].links[link].handle_notify(status_type, status_info);
+                self.refresh_routes(trunk);
+            }
             AspEvent::PeerError { code } => {
                 self.log(LogLevel::Warn, format!("trunk {name}: peer sent M3UA ERR code {code}"))
             }
@@ -78,8 +88,9 @@ impl Gateway {
                     LogLevel::Info,
                     format!("trunk {name}: network management {}", message.message_type.name()),
                 );
-                let change = self.trunks[trunk].destination.handle_ssnm(&message);
-                self.record_destination_change(trunk, change);
+                let change = self.trunks[trunk].links[link].destination.handle_ssnm(&message);
+                self.record_destination_change(trunk, link, change);
+                self.refresh_routes(trunk);
             }
         }
     }

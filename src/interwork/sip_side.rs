@@ -236,8 +236,8 @@ impl Gateway {
             );
             return self.route_failed(number, ReleaseReason::SignallingDown);
         }
-        if !self.trunks[index].destination.accepts_calls() {
-            let state = self.trunks[index].destination.state().name();
+        if !self.trunks[index].accepts_calls() {
+            let state = self.trunks[index].destination_state().name();
             self.log(
                 LogLevel::Error,
                 format!("trunk {trunk_name}: destination {state} (SSNM)"),

@@ -140,7 +140,10 @@ pub async fn run(
     tasks.spawn(sip_transport::udp_reader(udp.clone(), feed.clone()));
     tasks.spawn(sip_transport::tcp_acceptor(tcp, feed.clone()));
     for trunk in &config.trunks {
-        tasks.spawn(sctp_link::supervise(trunk.clone(), feed.clone()));
+        for link in trunk.links() {
+            let sctp = trunk.link_sctp_config(&link);
+            tasks.spawn(sctp_link::supervise(sctp, link, feed.clone()));
+        }
     }
     tasks.spawn(reload::watch(config.clone(), feed.clone()));
 

@@ -116,6 +116,8 @@ pub struct RigOptions {
     pub dialplan_extra: String,
     /// Extra TOML sections (e.g. `[enum]`) placed before the trunk.
     pub config_extra: String,
+    /// Extra arguments for ss7sim (e.g. `--max-asps 2`).
+    pub exchange_extra: Vec<String>,
 }
 
 impl Default for RigOptions {
@@ -129,6 +131,7 @@ impl Default for RigOptions {
             sip_extra: String::new(),
             dialplan_extra: String::new(),
             config_extra: String::new(),
+            exchange_extra: Vec::new(),
         }
     }
 }
@@ -274,6 +277,7 @@ cic_last = 31
                 }
             }
         }
+        exchange.args(&options.exchange_extra);
         exchange
             .stdout(Stdio::null())
             .stderr(log_file(dir.path(), "ss7sim.log"));
@@ -338,6 +342,11 @@ cic_last = 31
     /// Process id of the running tandem.
     pub fn tandem_pid(&self) -> Option<u32> {
         self.tandem.as_ref().map(Child::id)
+    }
+
+    /// The exchange's process id, while it runs.
+    pub fn exchange_pid(&self) -> Option<u32> {
+        self.exchange.as_ref().map(Child::id)
     }
 
     /// The exchange's statistics file, parsed.

@@ -14,6 +14,7 @@
 mod harness;
 
 mod call;
+mod loadshare;
 mod multihoming;
 mod recovery;
 mod stp;

@@ -13,7 +13,7 @@ use tandem::sigtran::sctp::{connect, kernel_sctp_available, SctpConfig, Transpor
 use crate::harness::{repo, Rig, RigOptions, Stp, StpRouting, Transport};
 
 /// ITU 3-8-3 point code z.aaa.s as an integer.
-const fn pc(zone: u32, area: u32, sp: u32) -> u32 {
+pub(crate) const fn pc(zone: u32, area: u32, sp: u32) -> u32 {
     (zone << 11) | (area << 3) | sp
 }
 
@@ -37,7 +37,7 @@ fn stp_listening(stp: SocketAddr) -> bool {
     })
 }
 
-fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
         if check() {
@@ -211,37 +211,46 @@ fn calls_through_osmo_stp_with_dynamic_routing_keys() {
 }
 
 /// Our own osmo-stp with configured ASes (the lab's listens on 2905 and its VTY on 127.0.0.1:4239; this one
-/// uses 2915 and 127.0.0.2:4239).
-struct OwnStp {
+/// uses 2915 and 127.0.0.2:4239, or what the configuration given to [`OwnStp::start_with`] says).
+pub(crate) struct OwnStp {
     child: Child,
     dir: tempfile::TempDir,
     starts: u32,
+    config: &'static str,
+    address: SocketAddr,
 }
 
 impl OwnStp {
     /// Starts osmo-stp with tests/data/osmo-stp-static.cfg and waits until it listens; `None` outside the lab.
     fn start() -> Option<OwnStp> {
+        Self::start_with("tests/data/osmo-stp-static.cfg", STATIC_STP)
+    }
+
+    /// Starts osmo-stp with `config` (relative to the repository) listening for M3UA on `address`.
+    pub(crate) fn start_with(config: &'static str, address: SocketAddr) -> Option<OwnStp> {
         if !kernel_sctp_available() || Command::new("osmo-stp").arg("--version").output().is_err() {
             eprintln!("skipped: needs kernel SCTP and osmo-stp (run in the sctp lab)");
             return None;
         }
         let dir = tempfile::tempdir().expect("temp dir");
-        let child = Self::spawn(dir.path(), 1);
+        let child = Self::spawn(dir.path(), config, 1);
         let stp = OwnStp {
             child,
             dir,
             starts: 1,
+            config,
+            address,
         };
         stp.wait_listening();
         Some(stp)
     }
 
-    fn spawn(dir: &Path, start: u32) -> Child {
+    fn spawn(dir: &Path, config: &str, start: u32) -> Child {
         let log =
             std::fs::File::create(dir.join(format!("osmo-stp-{start}.log"))).expect("log file");
         Command::new("osmo-stp")
             .arg("-c")
-            .arg(repo().join("tests/data/osmo-stp-static.cfg"))
+            .arg(repo().join(config))
             .current_dir(dir)
             .stdout(Stdio::null())
             .stderr(log)
@@ -249,9 +258,19 @@ impl OwnStp {
             .expect("start osmo-stp")
     }
 
+    /// The STP's log so far (of its current process).
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(
+            self.dir
+                .path()
+                .join(format!("osmo-stp-{}.log", self.starts)),
+        )
+        .unwrap_or_default()
+    }
+
     fn wait_listening(&self) {
         assert!(
-            wait_until(Duration::from_secs(10), || stp_listening(STATIC_STP)),
+            wait_until(Duration::from_secs(10), || stp_listening(self.address)),
             "our osmo-stp did not listen: {}",
             std::fs::read_to_string(
                 self.dir
@@ -267,7 +286,7 @@ impl OwnStp {
         let _ = self.child.kill();
         let _ = self.child.wait();
         self.starts += 1;
-        self.child = Self::spawn(self.dir.path(), self.starts);
+        self.child = Self::spawn(self.dir.path(), self.config, self.starts);
         self.wait_listening();
     }
 }

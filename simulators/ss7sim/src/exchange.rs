@@ -1,5 +1,7 @@
-//! The simulated exchange's signalling point: one M3UA SGP (RFC 4666 §4.3, the server end
-//! of tandem's ASP) or, behind an STP, one M3UA ASP (the client end, registering its own
+//! The simulated exchange's signalling point: an M3UA SGP (RFC 4666 §4.3, the server end
+//! of tandem's ASPs; with several associations up at once, all of them ASPs of one
+//! loadshare AS: DATA toward the AS is shared among the active ASPs by SLS, RFC 4666
+//! §4.3.4.3, and call control lives as long as any of them is up) or, behind an STP, one M3UA ASP (the client end, registering its own
 //! routing key), Q.764 call control for the exchange's end of the trunk group, the
 //! scenario engine for incoming calls and, in `call` mode, the originating [`Caller`].
 //!
@@ -7,7 +9,7 @@
 //! up/down and time in, and sends what [`Exchange::poll_transmit`] returns with PPID 3.
 //! Everything the exchange does is logged to stderr as `[ss7sim] …` and counted in [`Stats`].
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 
 use tandem::isup::call::{CallControl, CallControlConfig, CallEvent, IsupCallError};
@@ -68,13 +70,14 @@ pub struct CallPlan {
 /// The exchange: SGP + call control + scenario (+ caller).
 pub struct Exchange {
     config: ExchangeConfig,
-    asp: Asp,
+    /// One machine per association that is up, by association id.
+    asps: BTreeMap<u64, Asp>,
     calls: CallControl,
     engine: ScenarioEngine,
     scenario: Scenario,
     caller: Option<(Caller, CallPlan)>,
     stats: Stats,
-    transmits: VecDeque<Transmit>,
+    transmits: VecDeque<(u64, Transmit)>,
 }
 
 impl Exchange {
@@ -85,9 +88,8 @@ impl Exchange {
         caller: Option<(Caller, CallPlan)>,
     ) -> Result<Self, IsupCallError> {
         let calls = CallControl::new(CallControlConfig::new(config.cic_first, config.cic_last))?;
-        let asp = Self::new_asp(&config);
         let exchange = Exchange {
-            asp,
+            asps: BTreeMap::new(),
             calls,
             engine: ScenarioEngine::new(scenario.clone()),
             scenario,
@@ -121,41 +123,82 @@ impl Exchange {
 
     /// A new SCTP association is up: fresh SGP and call control (the peer starts over).
     pub fn handle_sctp_up(&mut self, now_ms: u64) {
-        self.asp = Self::new_asp(&self.config);
-        if let Ok(calls) = CallControl::new(CallControlConfig::new(
-            self.config.cic_first,
-            self.config.cic_last,
-        )) {
-            self.calls = calls;
-        }
-        self.engine = ScenarioEngine::new(self.scenario.clone());
-        self.stats.associations += 1;
-        self.asp.handle_sctp_up(now_ms);
-        self.pump(now_ms);
+        self.association_up(0, now_ms);
     }
 
     /// The association closed.
     pub fn handle_sctp_down(&mut self, now_ms: u64) {
-        self.asp.handle_sctp_down(now_ms);
-        if let Some((caller, _)) = &mut self.caller {
-            caller.handle_link_down();
-        }
-        self.stats.close_all();
-        self.pump(now_ms);
-        self.stats.asp_active = false;
-        self.transmits.clear();
-        self.write_stats();
+        self.association_down(0, now_ms);
     }
 
     /// One SCTP user message arrived.
     pub fn handle_sctp_message(&mut self, stream: u16, data: &[u8], now_ms: u64) {
-        self.asp.handle_bytes(stream, data, now_ms);
+        self.association_message(0, stream, data, now_ms);
+    }
+
+    /// Association `id` is up with a fresh SGP (or ASP). When it is the only one, the peer
+    /// starts over: fresh call control and scenario; otherwise it joins the AS beside the
+    /// others and the calls go on.
+    pub fn association_up(&mut self, id: u64, now_ms: u64) {
+        if self.asps.is_empty() {
+            if let Ok(calls) = CallControl::new(CallControlConfig::new(
+                self.config.cic_first,
+                self.config.cic_last,
+            )) {
+                self.calls = calls;
+            }
+            self.engine = ScenarioEngine::new(self.scenario.clone());
+        }
+        self.stats.associations += 1;
+        let mut asp = Self::new_asp(&self.config);
+        asp.handle_sctp_up(now_ms);
+        self.asps.insert(id, asp);
         self.pump(now_ms);
+    }
+
+    /// Association `id` closed. Only when it was the last one are the calls gone.
+    pub fn association_down(&mut self, id: u64, now_ms: u64) {
+        if let Some(asp) = self.asps.get_mut(&id) {
+            asp.handle_sctp_down(now_ms);
+        }
+        self.pump(now_ms);
+        self.asps.remove(&id);
+        self.transmits.retain(|(owner, _)| *owner != id);
+        self.stats.active_asps = self.active_asps().len();
+        if self.asps.is_empty() {
+            if let Some((caller, _)) = &mut self.caller {
+                caller.handle_link_down();
+            }
+            self.stats.close_all();
+            self.pump(now_ms);
+            self.stats.asp_active = false;
+            self.transmits.clear();
+        }
+        self.write_stats();
+    }
+
+    /// One SCTP user message arrived on association `id`.
+    pub fn association_message(&mut self, id: u64, stream: u16, data: &[u8], now_ms: u64) {
+        if let Some(asp) = self.asps.get_mut(&id) {
+            asp.handle_bytes(stream, data, now_ms);
+        }
+        self.pump(now_ms);
+    }
+
+    /// Ids of the associations whose (peer) ASP is active, in id order.
+    fn active_asps(&self) -> Vec<u64> {
+        self.asps
+            .iter()
+            .filter(|(_, asp)| asp.state() == AspState::Active)
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// Runs every machine's due timers.
     pub fn handle_timeout(&mut self, now_ms: u64) {
-        self.asp.handle_timeout(now_ms);
+        for asp in self.asps.values_mut() {
+            asp.handle_timeout(now_ms);
+        }
         self.calls.handle_timeout(now_ms);
         self.engine.handle_timeout(now_ms);
         if let Some((caller, _)) = &mut self.caller {
@@ -167,19 +210,25 @@ impl Exchange {
     /// The earliest deadline of any machine.
     pub fn poll_timeout(&self) -> Option<u64> {
         let caller = self.caller.as_ref().and_then(|(c, _)| c.poll_timeout());
+        let asps = self.asps.values().filter_map(Asp::poll_timeout);
         [
-            self.asp.poll_timeout(),
             self.calls.poll_timeout(),
             self.engine.poll_timeout(),
             caller,
         ]
         .into_iter()
         .flatten()
+        .chain(asps)
         .min()
     }
 
     /// The next M3UA message to send on the association.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front().map(|(_, transmit)| transmit)
+    }
+
+    /// The next M3UA message to send, with the id of the association it goes on.
+    pub fn poll_association_transmit(&mut self) -> Option<(u64, Transmit)> {
         self.transmits.pop_front()
     }
 
@@ -202,15 +251,22 @@ impl Exchange {
     fn pump(&mut self, now_ms: u64) {
         loop {
             let mut progressed = false;
-            while let Some(transition) = self.asp.poll_transition() {
-                log(format_args!(
-                    "m3ua {}: {} -> {} ({})",
-                    transition.machine, transition.from, transition.to, transition.reason
-                ));
-            }
-            while let Some(event) = self.asp.poll_event() {
-                progressed = true;
-                self.handle_asp_event(event, now_ms);
+            let ids: Vec<u64> = self.asps.keys().copied().collect();
+            for id in ids {
+                let Some(asp) = self.asps.get_mut(&id) else {
+                    continue;
+                };
+                while let Some(transition) = asp.poll_transition() {
+                    log(format_args!(
+                        "m3ua {} (association {id}): {} -> {} ({})",
+                        transition.machine, transition.from, transition.to, transition.reason
+                    ));
+                }
+                let events: Vec<AspEvent> = std::iter::from_fn(|| asp.poll_event()).collect();
+                for event in events {
+                    progressed = true;
+                    self.handle_asp_event(id, event, now_ms);
+                }
             }
             // Call control transitions are visible as messages in the log already.
             while self.calls.poll_transition().is_some() {}
@@ -239,8 +295,10 @@ impl Exchange {
                 progressed = true;
                 self.send_isup(message);
             }
-            while let Some(transmit) = self.asp.poll_transmit() {
-                self.transmits.push_back(transmit);
+            for (id, asp) in &mut self.asps {
+                while let Some(transmit) = asp.poll_transmit() {
+                    self.transmits.push_back((*id, transmit));
+                }
             }
             if !progressed {
                 break;
@@ -248,23 +306,34 @@ impl Exchange {
         }
     }
 
-    fn handle_asp_event(&mut self, event: AspEvent, now_ms: u64) {
+    fn handle_asp_event(&mut self, id: u64, event: AspEvent, now_ms: u64) {
         match event {
             AspEvent::StateChanged { from, to } => {
                 let whose = match self.config.role {
                     Role::Sgp => "peer ASP",
                     Role::Asp => "own ASP",
                 };
-                log(format_args!("{whose} {from:?} -> {to:?}"));
-                self.stats.asp_active = to == AspState::Active;
+                log(format_args!(
+                    "{whose} {from:?} -> {to:?} (association {id})"
+                ));
+                let was_active = self.stats.asp_active;
+                self.stats.active_asps = self.active_asps().len();
+                self.stats.asp_active = self.stats.active_asps > 0;
                 self.write_stats();
-                if to == AspState::Active {
+                if to == AspState::Active && !was_active {
                     if let Some((caller, _)) = &mut self.caller {
                         caller.handle_asp_active(now_ms);
                     }
                 }
             }
-            AspEvent::Data(data) => self.handle_data(data, now_ms),
+            AspEvent::Data(data) => {
+                *self
+                    .stats
+                    .data_received_by_association
+                    .entry(id)
+                    .or_default() += 1;
+                self.handle_data(data, now_ms);
+            }
             other => log(format_args!("m3ua: {other:?}")),
         }
     }
@@ -386,7 +455,6 @@ impl Exchange {
     }
 
     fn send_isup(&mut self, message: IsupMessage) {
-        self.record(Flow::Sent, &message);
         let data = ProtocolData {
             opc: self.config.opc,
             dpc: self.config.dpc,
@@ -397,7 +465,26 @@ impl Exchange {
             sls: (message.cic.0 & 0x0f) as u8,
             user_data: message.encode(),
         };
-        if let Err(error) = self.asp.send_data(data) {
+        // Loadshare toward the AS: the SLS picks one of the active ASPs (RFC 4666 §4.3.4.3), its
+        // bits reversed as tandem does, since one side's circuits are mostly all odd or all even.
+        let active = self.active_asps();
+        let spread = usize::from((data.sls & 0x0f).reverse_bits() >> 4);
+        let chosen = active
+            .get(spread % active.len().max(1))
+            .copied()
+            .or_else(|| self.asps.keys().next().copied());
+        let result = match chosen.and_then(|id| self.asps.get_mut(&id).map(|asp| (id, asp))) {
+            Some((id, asp)) => asp.send_data(data).map(|()| {
+                *self.stats.data_sent_by_association.entry(id).or_default() += 1;
+            }),
+            None => Err(tandem::sigtran::m3ua::AspError::NotActive {
+                state: AspState::Down,
+            }),
+        };
+        // Recorded (and the statistics written) after the association's DATA count moved, so a
+        // reader never sees the message without it.
+        self.record(Flow::Sent, &message);
+        if let Err(error) = result {
             log(format_args!(
                 "cannot send {} cic={}: {error}",
                 message.message_type.abbreviation(),

@@ -12,6 +12,7 @@
 
 mod caller;
 mod exchange;
+mod loadshare;
 mod scenario;
 mod stats;
 
@@ -111,6 +112,10 @@ struct ServeArgs {
     /// Statistics JSON file, rewritten after every ISUP message.
     #[arg(long)]
     stats: Option<PathBuf>,
+    /// Listening: serve up to this many associations at once, all ASPs of one loadshare AS
+    /// (DATA shared by SLS among the active ones; SIGUSR1 aborts the oldest association).
+    #[arg(long, default_value_t = 1)]
+    max_asps: usize,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -249,6 +254,9 @@ async fn run(args: &ServeArgs, call: Option<CallArgs>) -> Result<bool, String> {
         args.cic_first,
         args.cic_last
     ));
+    if args.max_asps > 1 {
+        return loadshare::serve(&mut exchange, listener, start, args.max_asps).await;
+    }
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,

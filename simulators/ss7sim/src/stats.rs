@@ -48,6 +48,13 @@ pub struct Stats {
     pub asp_active: bool,
     /// SCTP associations accepted so far.
     pub associations: u64,
+    /// Associations whose peer ASP is ACTIVE now (several: ASPs of one loadshare AS).
+    pub active_asps: usize,
+    /// M3UA DATA received, by association id (in the order they came up, from 1; 0 when only
+    /// one association is served at a time).
+    pub data_received_by_association: BTreeMap<u64, u64>,
+    /// M3UA DATA sent, by association id.
+    pub data_sent_by_association: BTreeMap<u64, u64>,
 }
 
 /// Direction of a message relative to the exchange.
