@@ -6,6 +6,7 @@
 //! the line where it can be found, the key and what is wrong ([`ConfigError`]).
 
 mod load;
+mod transport;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use crate::routing::{Dialplan, DialplanLimits, DEFAULT_DIALPLAN, DEFAULT_DIALPLA
 use crate::sigtran::m3ua::RoutingKeyRequest;
 
 pub use load::ConfigError;
+pub use transport::{CertificateFiles, HttpConfig, SipTlsConfig};
 
 /// The built-in defaults, as shipped in `src/config/default.toml`.
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("default.toml");
@@ -42,6 +44,8 @@ pub struct Config {
     /// ENUM lookups.
     #[serde(rename = "enum")]
     pub enum_lookup: EnumConfig,
+    /// The HTTP listener for SIP over WebSocket (`[http]`).
+    pub http: HttpConfig,
     /// Trunk groups toward ISUP (`[[trunk]]`); at least one.
     #[serde(rename = "trunk")]
     pub trunks: Vec<TrunkConfig>,
@@ -67,6 +71,13 @@ pub struct SipConfig {
     pub rate_limit_per_source: u32,
     /// RFC 4028 Min-SE in seconds: session intervals below it are refused with 422.
     pub min_session_expires: u32,
+    /// A TCP, TLS or WebSocket connection idle this long (nothing received) is closed; 0: never.
+    pub idle_timeout_ms: u64,
+    /// Largest SIP message accepted on a stream or in one WebSocket message, in bytes; a peer sending more is
+    /// cut off.
+    pub max_message_bytes: usize,
+    /// SIP over TLS (`[sip.tls]`).
+    pub tls: SipTlsConfig,
 }
 
 /// `[media]`.
@@ -351,6 +362,9 @@ impl Default for SipConfig {
             max_body_bytes: 64 * 1024,
             rate_limit_per_source: 0,
             min_session_expires: 90,
+            idle_timeout_ms: 900_000,
+            max_message_bytes: 256 * 1024,
+            tls: SipTlsConfig::default(),
         }
     }
 }
@@ -453,6 +467,7 @@ impl Default for Config {
             event_log: EventLogConfig::default(),
             dialplan: DialplanConfig::default(),
             enum_lookup: EnumConfig::default(),
+            http: HttpConfig::default(),
             trunks: vec![TrunkConfig::default()],
         }
     }
@@ -494,6 +509,7 @@ impl Config {
                 for zone in &mut config.enum_lookup.zones {
                     *zone = base.join(&*zone);
                 }
+                config.resolve_transport_paths(&base);
                 Ok(config)
             }
         }
