@@ -10,5 +10,7 @@ mod isup_to_sip;
 mod malformed;
 mod replay;
 mod rfc4475;
+mod secure_transports;
+mod sip_client;
 mod sip_to_isup;
 mod wire;
