@@ -286,3 +286,36 @@ fn dialplan_and_enum_settings() {
     assert_eq!(config.dialplan.failure_cause, 34);
     assert_eq!(config.enum_lookup.suffixes, ["e164.example", "e164.arpa"]);
 }
+
+#[test]
+fn tls_and_websocket_listeners() {
+    let e = err("[sip.tls]\nlisten = \"127.0.0.1:5061\"\ncert = \"c.pem\"\n");
+    assert_eq!((e.key.as_str(), e.line), ("sip.tls.listen", Some(2)));
+    let e = err("[http]\ntls_listen = \"[::1]:8443\"\n");
+    assert_eq!(e.key, "http.tls_listen");
+    let config = Config::from_toml(
+        "t.toml",
+        "[sip.tls]\nlisten = \"[::1]:5061\"\ncert = \"c.pem\"\nkey = \"k.pem\"\n[http]\nlisten = \"127.0.0.1:8080\"\ntls_listen = \"127.0.0.1:8443\"\n",
+    )
+    .expect("valid");
+    let https = config.https_files().expect("falls back to [sip.tls]");
+    assert_eq!(https.cert, std::path::Path::new("c.pem"));
+    assert_eq!(
+        config.transport_addrs(),
+        vec![
+            (
+                crate::sip::TransportKind::Tls,
+                "[::1]:5061".parse().unwrap()
+            ),
+            (
+                crate::sip::TransportKind::Ws,
+                "127.0.0.1:8080".parse().unwrap()
+            ),
+            (
+                crate::sip::TransportKind::Wss,
+                "127.0.0.1:8443".parse().unwrap()
+            ),
+        ]
+    );
+    assert!(Config::default().transport_addrs().is_empty());
+}
