@@ -5,8 +5,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::harness::{free_port, Rig, RigOptions};
-use crate::sip_client::{SipClient, TestCa};
+use crate::harness::{free_port, Exchange, Rig, RigOptions};
+use crate::sip_client::{SipClient, TestCa, SDP_OFFER};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -179,5 +179,83 @@ fn ipv6_loopback_listeners() {
         assert_eq!(client.options().await, 200);
     });
     assert_exchange_saw(&rig, 1, 0);
+    rig.stop_and_replay();
+}
+
+/// ISUP → SIP over TLS: the dialplan's `sips:` target makes tandem dial TLS (certificate checked against the
+/// target's IP with `[sip.tls] ca`), and its BYE after the exchange hangs up reuses that connection.
+#[test]
+fn calls_from_the_exchange_to_a_tls_uas() {
+    let ca = TestCa::new();
+    let rt = runtime();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("UAS listener");
+    let uas = listener.local_addr().expect("UAS address");
+    let dialplan = format!(
+        r#"
+fn route(view) {{
+    if view.source == "isup" {{
+        return #{{ action: "sip", uri: "sips:" + view.called + "@{uas}" }};
+    }}
+    #{{ action: "trunk", trunk: "pstn" }}
+}}
+"#
+    );
+    let addr = |port: u16| -> SocketAddr { SocketAddr::from(([127, 0, 0, 1], port)) };
+    let mut rig = Rig::start(RigOptions {
+        exchange: Exchange::Call {
+            to: "4930123456".into(),
+            count: 2,
+            hold_ms: 300,
+        },
+        dialplan: Some(dialplan),
+        sip_extra: ca.config(
+            addr(free_port(true)),
+            addr(free_port(true)),
+            addr(free_port(true)),
+        ),
+        ..RigOptions::default()
+    });
+    let byes = rt.block_on(async {
+        let mut server = SipClient::accept_tls(&listener, &ca.acceptor())
+            .await
+            .expect("tandem dials TLS");
+        let contact = format!("Contact: <sips:{uas}>");
+        let mut byes = 0;
+        while byes < 2 {
+            let Some(request) = server.recv().await else {
+                break;
+            };
+            match request.method() {
+                Some("INVITE") => {
+                    let tag = server.token();
+                    let ringing = request.response(180, Some(&tag), &[contact.clone()], "");
+                    server.send(&ringing).await;
+                    let ok = request.response(200, Some(&tag), &[contact.clone()], SDP_OFFER);
+                    server.send(&ok).await;
+                }
+                Some("BYE") => {
+                    byes += 1;
+                    server.send(&request.ok()).await;
+                }
+                _ => {}
+            }
+        }
+        byes
+    });
+    assert_eq!(
+        byes,
+        2,
+        "both calls ended with a BYE on the one TLS connection\n{}",
+        rig.logs()
+    );
+    assert!(
+        rig.wait_exchange(Duration::from_secs(20)),
+        "ss7sim calls completed\n{}",
+        rig.logs()
+    );
+    let stats = rig.stats();
+    assert_eq!(Rig::count(&stats, "received", "ANM"), 2, "{stats}");
     rig.stop_and_replay();
 }

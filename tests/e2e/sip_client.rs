@@ -78,6 +78,25 @@ impl TestCa {
         }
     }
 
+    /// A TLS acceptor presenting the server certificate (for a test playing a TLS peer tandem dials).
+    pub fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
+        use rustls::pki_types::pem::PemObject;
+        let chain = CertificateDer::pem_file_iter(&self.cert)
+            .expect("cert file")
+            .collect::<Result<Vec<_>, _>>()
+            .expect("cert PEM");
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_file(&self.key).expect("key PEM");
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("server certificate");
+        tokio_rustls::TlsAcceptor::from(Arc::new(config))
+    }
+
     /// A TLS connector trusting only this CA.
     pub fn connector(&self) -> tokio_rustls::TlsConnector {
         let mut roots = rustls::RootCertStore::empty();
@@ -113,11 +132,15 @@ async fn tls_connect(
         .await
 }
 
+/// A byte stream either side of TLS.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
 enum Link {
     Ws(WebSocketStream<TcpStream>),
     Wss(WebSocketStream<TlsStream<TcpStream>>),
     Tls {
-        stream: TlsStream<TcpStream>,
+        stream: Box<dyn Io>,
         framer: StreamFramer,
         ready: std::collections::VecDeque<Vec<u8>>,
     },
@@ -195,13 +218,35 @@ impl SipMessage {
 
     /// The 200 for this request, echoing its Via, From, To, Call-ID and CSeq.
     pub fn ok(&self) -> String {
-        let mut out = String::from("SIP/2.0 200 OK\r\n");
+        self.response(200, None, &[], "")
+    }
+
+    /// A response to this request echoing Via, From, To (with `to_tag` added), Call-ID and CSeq, with `extra`
+    /// header lines and `body` (typed application/sdp when not empty).
+    pub fn response(
+        &self,
+        status: u16,
+        to_tag: Option<&str>,
+        extra: &[String],
+        body: &str,
+    ) -> String {
+        let mut out = format!("SIP/2.0 {status} Whatever\r\n");
         for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
             for value in self.headers(name) {
-                out.push_str(&format!("{name}: {value}\r\n"));
+                match (name, to_tag) {
+                    ("To", Some(tag)) => out.push_str(&format!("To: {value};tag={tag}\r\n")),
+                    _ => out.push_str(&format!("{name}: {value}\r\n")),
+                }
             }
         }
-        out.push_str("Content-Length: 0\r\n\r\n");
+        for line in extra {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+        if !body.is_empty() {
+            out.push_str("Content-Type: application/sdp\r\n");
+        }
+        out.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
         out
     }
 }
@@ -238,7 +283,7 @@ impl SipClient {
         let local = stream.get_ref().0.local_addr()?;
         let mut client = SipClient::new(
             Link::Tls {
-                stream,
+                stream: Box::new(stream),
                 framer: StreamFramer::new(256 * 1024),
                 ready: Default::default(),
             },
@@ -248,6 +293,28 @@ impl SipClient {
         client.host = local.to_string();
         let unused = std::net::TcpListener::bind(SocketAddr::new(local.ip(), 0))?.local_addr()?;
         client.contact_host = unused.to_string();
+        Ok(client)
+    }
+
+    /// Accepts one TLS connection on `listener`, for a test playing a TLS server (a UAS tandem dials).
+    pub async fn accept_tls(
+        listener: &tokio::net::TcpListener,
+        acceptor: &tokio_rustls::TlsAcceptor,
+    ) -> std::io::Result<SipClient> {
+        let (tcp, peer) = listener.accept().await?;
+        let local = tcp.local_addr()?;
+        let stream = acceptor.accept(tcp).await?;
+        let mut client = SipClient::new(
+            Link::Tls {
+                stream: Box::new(stream),
+                framer: StreamFramer::new(256 * 1024),
+                ready: Default::default(),
+            },
+            "TLS",
+            peer,
+        );
+        client.host = local.to_string();
+        client.contact_host = local.to_string();
         Ok(client)
     }
 
@@ -413,7 +480,8 @@ pub struct Call {
     pub cseq: u32,
 }
 
-const SDP_OFFER: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 8 0 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n";
+/// The SDP offer the client sends (and, as a server, answers with).
+pub const SDP_OFFER: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 8 0 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n";
 
 impl SipClient {
     /// Sends an INVITE for `number` and reads up to its final response; ACKs a 2xx. The caller is 4930123456.
