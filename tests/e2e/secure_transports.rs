@@ -230,9 +230,15 @@ fn route(view) {{
             match request.method() {
                 Some("INVITE") => {
                     let tag = server.token();
-                    let ringing = request.response(180, Some(&tag), &[contact.clone()], "");
+                    let ringing =
+                        request.response(180, Some(&tag), std::slice::from_ref(&contact), "");
                     server.send(&ringing).await;
-                    let ok = request.response(200, Some(&tag), &[contact.clone()], SDP_OFFER);
+                    let ok = request.response(
+                        200,
+                        Some(&tag),
+                        std::slice::from_ref(&contact),
+                        SDP_OFFER,
+                    );
                     server.send(&ok).await;
                 }
                 Some("BYE") => {

@@ -137,8 +137,8 @@ trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
 
 enum Link {
-    Ws(WebSocketStream<TcpStream>),
-    Wss(WebSocketStream<TlsStream<TcpStream>>),
+    Ws(Box<WebSocketStream<TcpStream>>),
+    Wss(Box<WebSocketStream<TlsStream<TcpStream>>>),
     Tls {
         stream: Box<dyn Io>,
         framer: StreamFramer,
@@ -260,7 +260,7 @@ impl SipClient {
         let tcp = TcpStream::connect(server).await?;
         let (websocket, _) =
             tokio_tungstenite::client_async(request(server, "ws", subprotocol), tcp).await?;
-        Ok(SipClient::new(Link::Ws(websocket), "WS", server))
+        Ok(SipClient::new(Link::Ws(Box::new(websocket)), "WS", server))
     }
 
     /// Opens a secure WebSocket to `server`, offering `sip`.
@@ -271,7 +271,11 @@ impl SipClient {
         let tls = tls_connect(server, connector).await?;
         let (websocket, _) =
             tokio_tungstenite::client_async(request(server, "wss", "sip"), tls).await?;
-        Ok(SipClient::new(Link::Wss(websocket), "WSS", server))
+        Ok(SipClient::new(
+            Link::Wss(Box::new(websocket)),
+            "WSS",
+            server,
+        ))
     }
 
     /// Opens a TLS connection to `server`.
