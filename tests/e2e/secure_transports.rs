@@ -265,3 +265,78 @@ fn route(view) {{
     assert_eq!(Rig::count(&stats, "received", "ANM"), 2, "{stats}");
     rig.stop_and_replay();
 }
+
+/// `[sip] listen` on IPv6 loopback: UDP and TCP both answer there. tandem runs alone (its trunk has no peer):
+/// OPTIONS is answered by the SIP endpoint whatever the ISUP side does.
+#[test]
+fn udp_and_tcp_listen_on_ipv6_loopback() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port(true);
+    let sip: SocketAddr = format!("[::1]:{port}").parse().expect("address");
+    let config = format!(
+        "[sip]\nlisten = \"{sip}\"\n[event_log]\npath = {:?}\n[[trunk]]\nname = \"pstn\"\ntransport = \"udp\"\nremote = \"127.0.0.1:{}\"\nudp_local_port = {}\nudp_remote_port = {}\n",
+        dir.path().join("events.sqlite").display().to_string(),
+        free_port(false),
+        free_port(false),
+        free_port(false),
+    );
+    let config_path = dir.path().join("tandem.toml");
+    std::fs::write(&config_path, config).expect("write config");
+    /// Kills tandem however the test ends.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let tandem = std::process::Command::new(crate::harness::tandem_bin())
+        .arg("run")
+        .arg("--config")
+        .arg(&config_path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start tandem");
+    let tandem = Running(tandem);
+    let options = |transport: &str, from: SocketAddr| {
+        format!(
+            "OPTIONS sip:{sip} SIP/2.0\r\nVia: SIP/2.0/{transport} {from};branch=z9hG4bK6{transport}{};rport\r\nMax-Forwards: 70\r\nFrom: <sip:probe@{from}>;tag=6\r\nTo: <sip:{sip}>\r\nCall-ID: v6-{transport}-{}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+            std::process::id(),
+            std::process::id(),
+        )
+    };
+    let udp = std::net::UdpSocket::bind("[::1]:0").expect("UDP socket");
+    udp.set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let from = udp.local_addr().expect("address");
+    let mut answer = String::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while answer.is_empty() && std::time::Instant::now() < deadline {
+        let _ = udp.send_to(options("UDP", from).as_bytes(), sip);
+        let mut buffer = [0u8; 4096];
+        if let Ok((length, source)) = udp.recv_from(&mut buffer) {
+            assert_eq!(source, sip, "the answer comes from the IPv6 listener");
+            answer = String::from_utf8_lossy(&buffer[..length]).into_owned();
+        }
+    }
+    let mut tcp = std::net::TcpStream::connect(sip).expect("TCP over IPv6");
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let from = tcp.local_addr().expect("address");
+    tcp.write_all(options("TCP", from).as_bytes())
+        .expect("send");
+    let mut buffer = [0u8; 4096];
+    let length = tcp.read(&mut buffer).unwrap_or(0);
+    let tcp_answer = String::from_utf8_lossy(&buffer[..length]).into_owned();
+    drop(tandem);
+    assert!(
+        answer.starts_with("SIP/2.0 200"),
+        "UDP over IPv6: {answer:?}"
+    );
+    assert!(
+        tcp_answer.starts_with("SIP/2.0 200"),
+        "TCP over IPv6: {tcp_answer:?}"
+    );
+}
