@@ -15,7 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
-use super::sip_transport::{serve, StreamLimits};
+use super::sip_transport::{accept_loop, serve, StreamLimits};
 use super::Feed;
 use crate::config::CertificateFiles;
 use crate::events::SipTransport;
@@ -88,41 +88,42 @@ pub(crate) fn connector(ca: Option<&Path>) -> Result<TlsConnector, TlsError> {
     Ok(TlsConnector::from(Arc::new(config)))
 }
 
+/// The server side of a TLS handshake on an accepted connection, bounded by [`HANDSHAKE_TIMEOUT`]; failures are
+/// logged (a scanner or a client distrusting our certificate is no error of ours).
+pub(crate) async fn handshake(
+    acceptor: &TlsAcceptor,
+    stream: TcpStream,
+    peer: SocketAddr,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => Some(tls),
+        Ok(Err(error)) => {
+            tracing::info!(%peer, %error, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::info!(%peer, "TLS handshake timed out");
+            None
+        }
+    }
+}
+
 pub(crate) async fn tls_acceptor(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     feed: mpsc::UnboundedSender<Feed>,
     limits: StreamLimits,
 ) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, peer)) => {
-                let acceptor = acceptor.clone();
-                let feed = feed.clone();
-                tokio::spawn(async move {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(tls)) => {
-                            serve(
-                                tls,
-                                SipTransport::Tls,
-                                peer,
-                                feed,
-                                limits,
-                                mpsc::unbounded_channel(),
-                            )
-                            .await
-                        }
-                        Ok(Err(error)) => tracing::info!(%peer, %error, "SIP TLS handshake failed"),
-                        Err(_) => tracing::info!(%peer, "SIP TLS handshake timed out"),
-                    }
-                });
-            }
-            Err(error) => {
-                tracing::warn!(%error, "SIP TLS accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+    accept_loop(listener, "SIP TLS", move |stream, peer| {
+        let (acceptor, feed) = (acceptor.clone(), feed.clone());
+        async move {
+            if let Some(tls) = handshake(&acceptor, stream, peer).await {
+                let outbox = mpsc::unbounded_channel();
+                serve(tls, SipTransport::Tls, peer, feed, limits, outbox).await;
             }
         }
-    }
+    })
+    .await
 }
 
 /// Opens a TLS connection for a message to a peer tandem has no connection with, verifying the certificate

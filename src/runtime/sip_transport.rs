@@ -72,30 +72,41 @@ pub(crate) async fn udp_reader(socket: Arc<UdpSocket>, feed: mpsc::UnboundedSend
     }
 }
 
+/// Accepts connections on `listener` for ever and spawns `serve_one` for each.
+pub(crate) async fn accept_loop<F, Fut>(listener: TcpListener, what: &'static str, mut serve_one: F)
+where
+    F: FnMut(TcpStream, SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                tokio::spawn(serve_one(stream, peer));
+            }
+            Err(error) => {
+                tracing::warn!(%error, what, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
 pub(crate) async fn tcp_acceptor(
     listener: TcpListener,
     feed: mpsc::UnboundedSender<Feed>,
     limits: StreamLimits,
 ) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, peer)) => {
-                let (writer, pending) = mpsc::unbounded_channel();
-                tokio::spawn(serve(
-                    stream,
-                    SipTransport::Tcp,
-                    peer,
-                    feed.clone(),
-                    limits,
-                    (writer, pending),
-                ));
-            }
-            Err(error) => {
-                tracing::warn!(%error, "SIP TCP accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
+    accept_loop(listener, "SIP TCP", move |stream, peer| {
+        serve(
+            stream,
+            SipTransport::Tcp,
+            peer,
+            feed.clone(),
+            limits,
+            mpsc::unbounded_channel(),
+        )
+    })
+    .await
 }
 
 /// Opens a connection for a message to a peer tandem has no connection with, then serves it like an accepted one.

@@ -8,7 +8,6 @@
 //! must use the connection it opened, which the core names by transport and peer address like any other flow.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -20,8 +19,8 @@ use tokio_tungstenite::tungstenite::http::{header, HeaderValue, StatusCode};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::sip_tls::HANDSHAKE_TIMEOUT;
-use super::sip_transport::{detach, StreamLimits};
+use super::sip_tls::{handshake, HANDSHAKE_TIMEOUT};
+use super::sip_transport::{accept_loop, detach, StreamLimits};
 use super::Feed;
 use crate::events::{Input, Payload, SipTransport};
 
@@ -34,36 +33,21 @@ pub(crate) async fn http_acceptor(
     feed: mpsc::UnboundedSender<Feed>,
     limits: StreamLimits,
 ) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, peer)) => {
-                let feed = feed.clone();
-                let tls = tls.clone();
-                tokio::spawn(async move {
-                    match tls {
-                        None => session(stream, SipTransport::Ws, peer, feed, limits).await,
-                        Some(acceptor) => {
-                            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream))
-                                .await
-                            {
-                                Ok(Ok(tls)) => {
-                                    session(tls, SipTransport::Wss, peer, feed, limits).await
-                                }
-                                Ok(Err(error)) => {
-                                    tracing::info!(%peer, %error, "HTTPS TLS handshake failed")
-                                }
-                                Err(_) => tracing::info!(%peer, "HTTPS TLS handshake timed out"),
-                            }
-                        }
+    let what = if tls.is_some() { "HTTPS" } else { "HTTP" };
+    accept_loop(listener, what, move |stream, peer| {
+        let (tls, feed) = (tls.clone(), feed.clone());
+        async move {
+            match tls {
+                None => session(stream, SipTransport::Ws, peer, feed, limits).await,
+                Some(acceptor) => {
+                    if let Some(tls) = handshake(&acceptor, stream, peer).await {
+                        session(tls, SipTransport::Wss, peer, feed, limits).await
                     }
-                });
-            }
-            Err(error) => {
-                tracing::warn!(%error, "HTTP accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                }
             }
         }
-    }
+    })
+    .await
 }
 
 /// Whether the client's `Sec-WebSocket-Protocol` list names `sip` (tokens are case-sensitive, RFC 6455 §4.1).

@@ -285,19 +285,8 @@ impl SipClient {
     ) -> std::io::Result<SipClient> {
         let stream = tls_connect(server, connector).await?;
         let local = stream.get_ref().0.local_addr()?;
-        let mut client = SipClient::new(
-            Link::Tls {
-                stream: Box::new(stream),
-                framer: StreamFramer::new(256 * 1024),
-                ready: Default::default(),
-            },
-            "TLS",
-            server,
-        );
-        client.host = local.to_string();
         let unused = std::net::TcpListener::bind(SocketAddr::new(local.ip(), 0))?.local_addr()?;
-        client.contact_host = unused.to_string();
-        Ok(client)
+        Ok(SipClient::over_tls(Box::new(stream), server, local, unused))
     }
 
     /// Accepts one TLS connection on `listener`, for a test playing a TLS server (a UAS tandem dials).
@@ -308,18 +297,27 @@ impl SipClient {
         let (tcp, peer) = listener.accept().await?;
         let local = tcp.local_addr()?;
         let stream = acceptor.accept(tcp).await?;
+        Ok(SipClient::over_tls(Box::new(stream), peer, local, local))
+    }
+
+    fn over_tls(
+        stream: Box<dyn Io>,
+        server: SocketAddr,
+        local: SocketAddr,
+        contact: SocketAddr,
+    ) -> SipClient {
         let mut client = SipClient::new(
             Link::Tls {
-                stream: Box::new(stream),
+                stream,
                 framer: StreamFramer::new(256 * 1024),
                 ready: Default::default(),
             },
             "TLS",
-            peer,
+            server,
         );
         client.host = local.to_string();
-        client.contact_host = local.to_string();
-        Ok(client)
+        client.contact_host = contact.to_string();
+        client
     }
 
     fn new(link: Link, transport: &'static str, server: SocketAddr) -> SipClient {
