@@ -117,7 +117,7 @@ fn calls_over_tls() {
             .send("BYE sip:x@y SIP/2.0\r\nVia: SIP/2.0/TLS h\r\n\r\n")
             .await;
         assert!(
-            client.recv().await.is_none(),
+            client.closed_within(Duration::from_secs(10)).await,
             "unframeable TLS stream closed"
         );
     });
@@ -147,7 +147,7 @@ fn websocket_refuses_other_subprotocols_and_survives_junk() {
         // A message over max_message_bytes closes the connection, and tandem carries on.
         ws.send(&"x".repeat(300 * 1024)).await;
         assert!(
-            ws.recv().await.is_none(),
+            ws.closed_within(Duration::from_secs(10)).await,
             "oversized message closes the WebSocket"
         );
         let mut wss = SipClient::wss(https, &ca.connector())
@@ -339,4 +339,40 @@ fn udp_and_tcp_listen_on_ipv6_loopback() {
         tcp_answer.starts_with("SIP/2.0 200"),
         "TCP over IPv6: {tcp_answer:?}"
     );
+}
+
+/// `[sip] idle_timeout_ms`: a TLS or WebSocket connection with nothing received for that long is closed, and one
+/// that keeps talking is not.
+#[test]
+fn idle_connections_are_closed() {
+    let ca = TestCa::new();
+    let addr = |port: u16| -> SocketAddr { SocketAddr::from(([127, 0, 0, 1], port)) };
+    let (tls, http) = (addr(free_port(true)), addr(free_port(true)));
+    let mut rig = Rig::start(RigOptions {
+        sip_extra: format!(
+            "idle_timeout_ms = 1500\n{}",
+            ca.config(tls, http, addr(free_port(true)))
+        ),
+        ..RigOptions::default()
+    });
+    runtime().block_on(async {
+        let mut ws = SipClient::ws(http, "sip").await.expect("WS handshake");
+        let mut client = SipClient::tls(tls, &ca.connector())
+            .await
+            .expect("TLS handshake");
+        let mut busy = SipClient::ws(http, "sip").await.expect("WS handshake");
+        for _ in 0..4 {
+            assert_eq!(busy.options().await, 200, "a talking connection stays open");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        assert!(
+            ws.closed_within(Duration::from_secs(10)).await,
+            "idle WS closed"
+        );
+        assert!(
+            client.closed_within(Duration::from_secs(10)).await,
+            "idle TLS closed"
+        );
+    });
+    rig.stop_and_replay();
 }

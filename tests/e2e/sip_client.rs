@@ -365,38 +365,47 @@ impl SipClient {
 
     /// The next SIP message from tandem, or `None` when the connection closed or nothing came in time.
     pub async fn recv(&mut self) -> Option<SipMessage> {
-        let next = async {
-            loop {
-                let data = match &mut self.link {
-                    Link::Ws(ws) => message_bytes(ws.next().await?)?,
-                    Link::Wss(ws) => message_bytes(ws.next().await?)?,
-                    Link::Tls {
-                        stream,
-                        framer,
-                        ready,
-                    } => {
-                        while ready.is_empty() {
-                            let mut chunk = vec![0u8; 16 * 1024];
-                            let length = stream.read(&mut chunk).await.ok()?;
-                            if length == 0 {
-                                return None;
-                            }
-                            ready.extend(framer.push(&chunk[..length]).ok()?);
-                        }
-                        ready.pop_front()
-                    }
-                };
-                if let Some(data) = data {
-                    return Some(SipMessage {
-                        text: String::from_utf8_lossy(&data).into_owned(),
-                    });
-                }
-            }
-        };
-        tokio::time::timeout(RECV_TIMEOUT, next)
+        tokio::time::timeout(RECV_TIMEOUT, self.next_message())
             .await
             .ok()
             .flatten()
+    }
+
+    /// Whether tandem closes the connection within `within` (messages before the close are skipped); `false`
+    /// when it is still open then.
+    pub async fn closed_within(&mut self, within: Duration) -> bool {
+        let closed = async { while self.next_message().await.is_some() {} };
+        tokio::time::timeout(within, closed).await.is_ok()
+    }
+
+    /// The next SIP message; `None` once the connection is closed (or broken).
+    async fn next_message(&mut self) -> Option<SipMessage> {
+        loop {
+            let data = match &mut self.link {
+                Link::Ws(ws) => message_bytes(ws.next().await?)?,
+                Link::Wss(ws) => message_bytes(ws.next().await?)?,
+                Link::Tls {
+                    stream,
+                    framer,
+                    ready,
+                } => {
+                    while ready.is_empty() {
+                        let mut chunk = vec![0u8; 16 * 1024];
+                        let length = stream.read(&mut chunk).await.ok()?;
+                        if length == 0 {
+                            return None;
+                        }
+                        ready.extend(framer.push(&chunk[..length]).ok()?);
+                    }
+                    ready.pop_front()
+                }
+            };
+            if let Some(data) = data {
+                return Some(SipMessage {
+                    text: String::from_utf8_lossy(&data).into_owned(),
+                });
+            }
+        }
     }
 
     /// Sends `text` (a request) and returns every response to it up to the final one; panics if none comes.
