@@ -193,6 +193,15 @@ fn run_gateway(
                     "tandem: SIP on udp:{} and tcp:{}",
                     bound.sip_udp, bound.sip_tcp
                 );
+                for (what, addr) in [
+                    ("SIP on tls", bound.sip_tls),
+                    ("SIP over WebSocket on http", bound.http),
+                    ("SIP over secure WebSocket on https", bound.https),
+                ] {
+                    if let Some(addr) = addr {
+                        eprintln!("tandem: {what}:{addr}");
+                    }
+                }
                 eprintln!("tandem: event log {}", event_log.display());
             },
         ))

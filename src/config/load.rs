@@ -157,6 +157,23 @@ fn validate(v: &Validator<'_>, config: &Config) -> Result<(), ConfigError> {
             return Err(v.error(Table("sip"), key, "must be above 0".into()));
         }
     }
+    if config.sip.max_message_bytes == 0 {
+        return Err(v.error(Table("sip"), "max_message_bytes", "must be above 0".into()));
+    }
+    if config.sip.tls.listen.is_some() && config.sip_tls_files().is_none() {
+        return Err(v.error(
+            Table("sip.tls"),
+            "listen",
+            "TLS needs both `cert` and `key`".into(),
+        ));
+    }
+    if config.http.tls_listen.is_some() && config.https_files().is_none() {
+        return Err(v.error(
+            Table("http"),
+            "tls_listen",
+            "WSS needs `cert` and `key` here or in [sip.tls]".into(),
+        ));
+    }
     if config.event_log.batch_size == 0 {
         return Err(v.error(Table("event_log"), "batch_size", "must be above 0".into()));
     }

@@ -7,6 +7,7 @@
 
 mod association;
 mod load;
+mod transport;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use crate::sigtran::m3ua::RoutingKeyRequest;
 
 pub use association::{AssociationConfig, LinkConfig};
 pub use load::ConfigError;
+pub use transport::{CertificateFiles, HttpConfig, SipTlsConfig};
 
 /// The built-in defaults, as shipped in `src/config/default.toml`.
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("default.toml");
@@ -44,6 +46,8 @@ pub struct Config {
     /// ENUM lookups.
     #[serde(rename = "enum")]
     pub enum_lookup: EnumConfig,
+    /// The HTTP listener for SIP over WebSocket (`[http]`).
+    pub http: HttpConfig,
     /// Trunk groups toward ISUP (`[[trunk]]`); at least one.
     #[serde(rename = "trunk")]
     pub trunks: Vec<TrunkConfig>,
@@ -69,6 +73,13 @@ pub struct SipConfig {
     pub rate_limit_per_source: u32,
     /// RFC 4028 Min-SE in seconds: session intervals below it are refused with 422.
     pub min_session_expires: u32,
+    /// A TCP, TLS or WebSocket connection idle this long (nothing received) is closed; 0: never.
+    pub idle_timeout_ms: u64,
+    /// Largest SIP message accepted on a stream or in one WebSocket message, in bytes; a peer sending more is
+    /// cut off.
+    pub max_message_bytes: usize,
+    /// SIP over TLS (`[sip.tls]`).
+    pub tls: SipTlsConfig,
 }
 
 /// `[media]`.
@@ -374,6 +385,9 @@ impl Default for SipConfig {
             max_body_bytes: 64 * 1024,
             rate_limit_per_source: 0,
             min_session_expires: 90,
+            idle_timeout_ms: 900_000,
+            max_message_bytes: 256 * 1024,
+            tls: SipTlsConfig::default(),
         }
     }
 }
@@ -478,6 +492,7 @@ impl Default for Config {
             event_log: EventLogConfig::default(),
             dialplan: DialplanConfig::default(),
             enum_lookup: EnumConfig::default(),
+            http: HttpConfig::default(),
             trunks: vec![TrunkConfig::default()],
         }
     }
@@ -519,6 +534,7 @@ impl Config {
                 for zone in &mut config.enum_lookup.zones {
                     *zone = base.join(&*zone);
                 }
+                config.resolve_transport_paths(&base);
                 Ok(config)
             }
         }

@@ -356,3 +356,36 @@ fn association_names_must_be_unique_and_plain() {
     assert_eq!(clash.key, "trunk[1].name");
     assert!(clash.message.contains("\"x/a\""), "{clash}");
 }
+
+#[test]
+fn tls_and_websocket_listeners() {
+    let e = err("[sip.tls]\nlisten = \"127.0.0.1:5061\"\ncert = \"c.pem\"\n");
+    assert_eq!((e.key.as_str(), e.line), ("sip.tls.listen", Some(2)));
+    let e = err("[http]\ntls_listen = \"[::1]:8443\"\n");
+    assert_eq!(e.key, "http.tls_listen");
+    let config = Config::from_toml(
+        "t.toml",
+        "[sip.tls]\nlisten = \"[::1]:5061\"\ncert = \"c.pem\"\nkey = \"k.pem\"\n[http]\nlisten = \"127.0.0.1:8080\"\ntls_listen = \"127.0.0.1:8443\"\n",
+    )
+    .expect("valid");
+    let https = config.https_files().expect("falls back to [sip.tls]");
+    assert_eq!(https.cert, std::path::Path::new("c.pem"));
+    assert_eq!(
+        config.transport_addrs(),
+        vec![
+            (
+                crate::sip::TransportKind::Tls,
+                "[::1]:5061".parse().unwrap()
+            ),
+            (
+                crate::sip::TransportKind::Ws,
+                "127.0.0.1:8080".parse().unwrap()
+            ),
+            (
+                crate::sip::TransportKind::Wss,
+                "127.0.0.1:8443".parse().unwrap()
+            ),
+        ]
+    );
+    assert!(Config::default().transport_addrs().is_empty());
+}

@@ -47,13 +47,19 @@ impl EventKind {
 }
 
 /// A SIP transport, as far as the core needs to know it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SipTransport {
     /// Datagrams.
     Udp,
     /// A stream connection, one framed message per input.
     Tcp,
+    /// A TLS connection, framed like TCP.
+    Tls,
+    /// A WebSocket connection (RFC 7118), one message per frame.
+    Ws,
+    /// A WebSocket over TLS.
+    Wss,
 }
 
 /// Everything needed to build a core exactly as the runtime built it; the first input of every log.

@@ -99,6 +99,7 @@ impl Gateway {
             },
             rate_limit_per_source: config.sip.rate_limit_per_source,
             min_session_expires_s: config.sip.min_session_expires,
+            transport_addrs: config.transport_addrs(),
             ..EndpointConfig::new(config.sip.listen)
         });
         let enum_cache = EnumCache::new(
@@ -466,6 +467,9 @@ fn sip_transport(transport: SipTransport) -> crate::sip::TransportKind {
     match transport {
         SipTransport::Udp => crate::sip::TransportKind::Udp,
         SipTransport::Tcp => crate::sip::TransportKind::Tcp,
+        SipTransport::Tls => crate::sip::TransportKind::Tls,
+        SipTransport::Ws => crate::sip::TransportKind::Ws,
+        SipTransport::Wss => crate::sip::TransportKind::Wss,
     }
 }
 
@@ -473,6 +477,9 @@ fn events_transport(transport: crate::sip::TransportKind) -> SipTransport {
     match transport {
         crate::sip::TransportKind::Udp => SipTransport::Udp,
         crate::sip::TransportKind::Tcp => SipTransport::Tcp,
+        crate::sip::TransportKind::Tls => SipTransport::Tls,
+        crate::sip::TransportKind::Ws => SipTransport::Ws,
+        crate::sip::TransportKind::Wss => SipTransport::Wss,
     }
 }
 

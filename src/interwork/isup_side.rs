@@ -11,7 +11,7 @@ use crate::gateway::Gateway;
 use crate::isup::{CallEvent, Cic, IsupMessage};
 use crate::routing::CallView;
 use crate::sigtran::m3ua::AspEvent;
-use crate::sip::{OutgoingInvite, Sdp, TransportKind};
+use crate::sip::{OutgoingInvite, Sdp};
 
 /// Service indicator of ISUP (Q.704 §14.2.1).
 const SI_ISUP: u8 = 5;
@@ -456,7 +456,7 @@ impl Gateway {
         let request = OutgoingInvite {
             request_uri: uri.to_string(),
             destination,
-            transport: TransportKind::Udp,
+            transport: crate::sip::transport_of_uri(uri),
             from_uri,
             from_display: None,
             to_uri: uri.to_string(),

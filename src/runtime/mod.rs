@@ -8,7 +8,9 @@ mod enum_backend;
 mod reload;
 mod sctp_link;
 mod setup;
+mod sip_tls;
 mod sip_transport;
+mod sip_ws;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -21,6 +23,7 @@ use tokio::sync::mpsc;
 
 pub use clock::Clock;
 pub use setup::{build_setup, SetupError};
+pub use sip_tls::TlsError;
 
 use crate::config::Config;
 use crate::events::store::{EventWriter, StoreError, WriterOptions};
@@ -41,6 +44,9 @@ pub enum RuntimeError {
     /// An ENUM zone file does not parse.
     #[error("ENUM zone: {0}")]
     Zone(#[from] crate::routing::zone::ZoneError),
+    /// A TLS certificate, key or root bundle could not be loaded.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     /// A socket could not be opened.
     #[error("{what} {addr}: {source}")]
     Bind {
@@ -61,13 +67,17 @@ pub(crate) enum Feed {
     SctpAttached { trunk: String, sender: AssocSender },
     /// A trunk's association is gone.
     SctpDetached { trunk: String },
-    /// A TCP connection for SIP is up; write to the peer through this.
-    TcpAttached {
+    /// A SIP connection (TCP, TLS, WS, WSS) is up; write to the peer through this.
+    StreamAttached {
+        transport: SipTransport,
         peer: SocketAddr,
         writer: mpsc::UnboundedSender<Vec<u8>>,
     },
-    /// A TCP connection for SIP closed.
-    TcpDetached { peer: SocketAddr },
+    /// A SIP connection closed.
+    StreamDetached {
+        transport: SipTransport,
+        peer: SocketAddr,
+    },
 }
 
 /// A running gateway's summary when it stops.
@@ -86,6 +96,12 @@ pub struct Bound {
     pub sip_udp: SocketAddr,
     /// The SIP TCP listener.
     pub sip_tcp: SocketAddr,
+    /// The SIP TLS listener, when `[sip.tls] listen` is set.
+    pub sip_tls: Option<SocketAddr>,
+    /// The HTTP (WS) listener, when `[http] listen` is set.
+    pub http: Option<SocketAddr>,
+    /// The HTTPS (WSS) listener, when `[http] tls_listen` is set.
+    pub https: Option<SocketAddr>,
 }
 
 /// Runs the gateway until `shutdown` completes. `on_bound` is told the SIP addresses once they are open.
@@ -130,15 +146,19 @@ pub async fn run(
             addr: tcp_addr,
             source,
         })?;
+    let limits = sip_transport::StreamLimits::from_config(&config.sip);
+    let (feed, mut inputs) = mpsc::unbounded_channel::<Feed>();
+    let mut tasks = tokio::task::JoinSet::new();
+    let secure = listen_secure(&config, &feed, limits, &mut tasks).await?;
     on_bound(Bound {
         sip_udp: udp_addr,
         sip_tcp: tcp_addr,
+        sip_tls: secure.sip_tls,
+        http: secure.http,
+        https: secure.https,
     });
-
-    let (feed, mut inputs) = mpsc::unbounded_channel::<Feed>();
-    let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(sip_transport::udp_reader(udp.clone(), feed.clone()));
-    tasks.spawn(sip_transport::tcp_acceptor(tcp, feed.clone()));
+    tasks.spawn(sip_transport::tcp_acceptor(tcp, feed.clone(), limits));
     for trunk in &config.trunks {
         for link in trunk.links() {
             let sctp = trunk.link_sctp_config(&link);
@@ -152,7 +172,9 @@ pub async fn run(
         udp,
         feed: feed.clone(),
         trunks: HashMap::new(),
-        tcp: HashMap::new(),
+        streams: HashMap::new(),
+        tls_connector: secure.connector,
+        limits,
         events: 0,
         enum_backend,
     };
@@ -176,8 +198,12 @@ pub async fn run(
                 }
                 Some(Feed::SctpAttached { trunk, sender }) => { state.trunks.insert(trunk, sender); }
                 Some(Feed::SctpDetached { trunk }) => { state.trunks.remove(&trunk); }
-                Some(Feed::TcpAttached { peer, writer }) => { state.tcp.insert(peer, writer); }
-                Some(Feed::TcpDetached { peer }) => { state.tcp.remove(&peer); }
+                Some(Feed::StreamAttached { transport, peer, writer }) => {
+                    state.streams.insert((transport, peer), writer);
+                }
+                Some(Feed::StreamDetached { transport, peer }) => {
+                    state.streams.remove(&(transport, peer));
+                }
                 None => break,
             },
             _ = sleep => {
@@ -201,12 +227,103 @@ struct LoopState {
     udp: Arc<UdpSocket>,
     feed: mpsc::UnboundedSender<Feed>,
     trunks: HashMap<String, AssocSender>,
-    tcp: HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>,
+    /// Open connections by flow: transport and peer address.
+    streams: HashMap<(SipTransport, SocketAddr), mpsc::UnboundedSender<Vec<u8>>>,
+    /// For outgoing TLS; `None` when no roots could be loaded (outgoing TLS then fails with a log line).
+    tls_connector: Option<tokio_rustls::TlsConnector>,
+    limits: sip_transport::StreamLimits,
     events: u64,
     enum_backend: enum_backend::EnumBackend,
 }
 
+/// What the secure and WebSocket listeners bound, and the connector for outgoing TLS.
+struct Secure {
+    sip_tls: Option<SocketAddr>,
+    http: Option<SocketAddr>,
+    https: Option<SocketAddr>,
+    connector: Option<tokio_rustls::TlsConnector>,
+}
+
+async fn bind_tcp(
+    what: &'static str,
+    addr: SocketAddr,
+) -> Result<(tokio::net::TcpListener, SocketAddr), RuntimeError> {
+    let error = |source| RuntimeError::Bind { what, addr, source };
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(error)?;
+    let bound = listener.local_addr().map_err(error)?;
+    Ok((listener, bound))
+}
+
+/// Opens the TLS, HTTP and HTTPS listeners the configuration asks for.
+async fn listen_secure(
+    config: &Config,
+    feed: &mpsc::UnboundedSender<Feed>,
+    limits: sip_transport::StreamLimits,
+    tasks: &mut tokio::task::JoinSet<()>,
+) -> Result<Secure, RuntimeError> {
+    let mut secure = Secure {
+        sip_tls: None,
+        http: None,
+        https: None,
+        connector: match sip_tls::connector(config.sip.tls.ca.as_deref()) {
+            Ok(connector) => Some(connector),
+            Err(error) => {
+                // Only outgoing TLS needs roots; a gateway that never dials TLS must not fail to start.
+                tracing::info!(%error, "no roots for outgoing SIP TLS");
+                None
+            }
+        },
+    };
+    if let (Some(addr), Some(files)) = (config.sip.tls.listen, config.sip_tls_files()) {
+        let acceptor = sip_tls::acceptor(&files)?;
+        let (listener, bound) = bind_tcp("SIP TLS", addr).await?;
+        secure.sip_tls = Some(bound);
+        tasks.spawn(sip_tls::tls_acceptor(
+            listener,
+            acceptor,
+            feed.clone(),
+            limits,
+        ));
+    }
+    if let Some(addr) = config.http.listen {
+        let (listener, bound) = bind_tcp("HTTP", addr).await?;
+        secure.http = Some(bound);
+        tasks.spawn(sip_ws::http_acceptor(listener, None, feed.clone(), limits));
+    }
+    if let (Some(addr), Some(files)) = (config.http.tls_listen, config.https_files()) {
+        let acceptor = sip_tls::acceptor(&files)?;
+        let (listener, bound) = bind_tcp("HTTPS", addr).await?;
+        secure.https = Some(bound);
+        tasks.spawn(sip_ws::http_acceptor(
+            listener,
+            Some(acceptor),
+            feed.clone(),
+            limits,
+        ));
+    }
+    Ok(secure)
+}
+
 impl LoopState {
+    /// A message for a flow with no open connection: TCP and TLS dial the peer; a WebSocket client cannot be
+    /// dialled, so the message is dropped (the client is gone; its binding will expire).
+    fn open_and_send(&self, transport: SipTransport, to: SocketAddr, data: Vec<u8>) {
+        let (feed, limits) = (self.feed.clone(), self.limits);
+        match (transport, &self.tls_connector) {
+            (SipTransport::Tcp, _) => sip_transport::connect_and_send(to, data, feed, limits),
+            (SipTransport::Tls, Some(connector)) => {
+                sip_tls::connect_and_send(to, data, connector.clone(), feed, limits)
+            }
+            (SipTransport::Tls, None) => {
+                tracing::warn!(%to, "SIP TLS message dropped: no trusted roots ([sip.tls] ca)")
+            }
+            (SipTransport::Ws | SipTransport::Wss, _) => {
+                tracing::warn!(%to, ?transport, "SIP message dropped: the WebSocket connection is gone")
+            }
+            (SipTransport::Udp, _) => {}
+        }
+    }
+
     /// Logs every event and carries out the outputs among them, in order.
     async fn dispatch(&mut self, events: Vec<Event>) {
         for event in events {
@@ -240,16 +357,16 @@ impl LoopState {
                 }
             }
             Output::SipSend {
-                transport: SipTransport::Tcp,
+                transport,
                 to,
                 data,
             } => {
                 let delivered = self
-                    .tcp
-                    .get(to)
+                    .streams
+                    .get(&(*transport, *to))
                     .is_some_and(|writer| writer.send(data.0.clone()).is_ok());
                 if !delivered {
-                    sip_transport::connect_and_send(*to, data.0.clone(), self.feed.clone());
+                    self.open_and_send(*transport, *to, data.0.clone());
                 }
             }
             Output::M3uaSend {

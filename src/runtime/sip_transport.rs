@@ -1,10 +1,15 @@
 //! SIP sockets: the UDP reader, the TCP acceptor and per-connection readers (framing by Content-Length, RFC 3261
-//! §18.3), and outgoing TCP connections. They only read, frame and forward to the core loop.
+//! §18.3), and outgoing TCP connections. They only read, frame and forward to the core loop. TLS
+//! ([`super::sip_tls`]) reuses the stream half of this module; WebSocket ([`super::sip_ws`]) has its own framing.
+//!
+//! A connection is known to the core as its transport plus the peer's address (the flow, RFC 5626 §3): the core
+//! sees it as the source of what arrives and names it as the destination of what must leave on it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
@@ -14,8 +19,38 @@ use crate::sip::framing;
 
 /// Largest SIP datagram accepted; larger ones cannot be valid over UDP anyway (RFC 3261 §18.1.1).
 const MAX_DATAGRAM: usize = 65_535;
-/// A stream peer sending more than this without completing a message is cut off.
-const MAX_STREAM_BUFFER: usize = 256 * 1024;
+/// How long a closing connection may take to write out the last responses.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What every stream connection (TCP, TLS, WebSocket) is held to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StreamLimits {
+    /// Close the connection after this long with nothing received; `None`: never.
+    pub idle: Option<Duration>,
+    /// Largest message (or header section plus body) accepted.
+    pub max_message: usize,
+}
+
+impl StreamLimits {
+    pub(crate) fn from_config(config: &crate::config::SipConfig) -> Self {
+        StreamLimits {
+            idle: (config.idle_timeout_ms > 0)
+                .then(|| Duration::from_millis(config.idle_timeout_ms)),
+            max_message: config.max_message_bytes,
+        }
+    }
+
+    /// Waits for `read` at most the idle time; `None` when it ran out.
+    pub(crate) async fn within_idle<T>(
+        &self,
+        read: impl std::future::Future<Output = T>,
+    ) -> Option<T> {
+        match self.idle {
+            Some(idle) => tokio::time::timeout(idle, read).await.ok(),
+            None => Some(read.await),
+        }
+    }
+}
 
 pub(crate) async fn udp_reader(socket: Arc<UdpSocket>, feed: mpsc::UnboundedSender<Feed>) {
     let mut buffer = vec![0u8; MAX_DATAGRAM];
@@ -37,67 +72,118 @@ pub(crate) async fn udp_reader(socket: Arc<UdpSocket>, feed: mpsc::UnboundedSend
     }
 }
 
-pub(crate) async fn tcp_acceptor(listener: TcpListener, feed: mpsc::UnboundedSender<Feed>) {
+/// Accepts connections on `listener` for ever and spawns `serve_one` for each.
+pub(crate) async fn accept_loop<F, Fut>(listener: TcpListener, what: &'static str, mut serve_one: F)
+where
+    F: FnMut(TcpStream, SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
-                tokio::spawn(connection(stream, peer, feed.clone()));
+                tokio::spawn(serve_one(stream, peer));
             }
             Err(error) => {
-                tracing::warn!(%error, "SIP TCP accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                tracing::warn!(%error, what, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
     }
 }
 
+pub(crate) async fn tcp_acceptor(
+    listener: TcpListener,
+    feed: mpsc::UnboundedSender<Feed>,
+    limits: StreamLimits,
+) {
+    accept_loop(listener, "SIP TCP", move |stream, peer| {
+        serve(
+            stream,
+            SipTransport::Tcp,
+            peer,
+            feed.clone(),
+            limits,
+            mpsc::unbounded_channel(),
+        )
+    })
+    .await
+}
+
 /// Opens a connection for a message to a peer tandem has no connection with, then serves it like an accepted one.
-pub(crate) fn connect_and_send(to: SocketAddr, data: Vec<u8>, feed: mpsc::UnboundedSender<Feed>) {
+pub(crate) fn connect_and_send(
+    to: SocketAddr,
+    data: Vec<u8>,
+    feed: mpsc::UnboundedSender<Feed>,
+    limits: StreamLimits,
+) {
     tokio::spawn(async move {
         match TcpStream::connect(to).await {
             Ok(stream) => {
                 let (writer, pending) = mpsc::unbounded_channel();
                 let _ = writer.send(data);
-                serve(stream, to, feed, writer, pending).await;
+                serve(
+                    stream,
+                    SipTransport::Tcp,
+                    to,
+                    feed,
+                    limits,
+                    (writer, pending),
+                )
+                .await;
             }
             Err(error) => tracing::warn!(%to, %error, "SIP TCP connect failed"),
         }
     });
 }
 
-async fn connection(stream: TcpStream, peer: SocketAddr, feed: mpsc::UnboundedSender<Feed>) {
-    let (writer, pending) = mpsc::unbounded_channel();
-    serve(stream, peer, feed, writer, pending).await;
-}
+/// The writer the core sends through, and the queue the connection's write task drains.
+pub(crate) type Outbox = (
+    mpsc::UnboundedSender<Vec<u8>>,
+    mpsc::UnboundedReceiver<Vec<u8>>,
+);
 
-async fn serve(
-    stream: TcpStream,
+/// Serves one framed stream connection (TCP or TLS) until the peer closes it, it stays idle too long, or its bytes
+/// stop being SIP.
+pub(crate) async fn serve<S>(
+    stream: S,
+    transport: SipTransport,
     peer: SocketAddr,
     feed: mpsc::UnboundedSender<Feed>,
-    writer: mpsc::UnboundedSender<Vec<u8>>,
-    mut pending: mpsc::UnboundedReceiver<Vec<u8>>,
-) {
-    let _ = feed.send(Feed::TcpAttached { peer, writer });
-    let (mut read_half, mut write_half) = stream.into_split();
+    limits: StreamLimits,
+    (writer, mut pending): Outbox,
+) where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let _ = feed.send(Feed::StreamAttached {
+        transport,
+        peer,
+        writer,
+    });
+    let (mut read_half, mut write_half) = tokio::io::split(stream);
     let write_task = tokio::spawn(async move {
         while let Some(data) = pending.recv().await {
             if write_half.write_all(&data).await.is_err() {
                 break;
             }
         }
+        let _ = write_half.shutdown().await;
     });
-    let mut framer = framing::StreamFramer::new(MAX_STREAM_BUFFER);
+    let mut framer = framing::StreamFramer::new(limits.max_message);
     let mut chunk = vec![0u8; 16 * 1024];
     'read: loop {
-        let length = match read_half.read(&mut chunk).await {
-            Ok(0) | Err(_) => break,
-            Ok(length) => length,
+        let length = match limits.within_idle(read_half.read(&mut chunk)).await {
+            None => {
+                tracing::info!(%peer, ?transport, "SIP connection idle; closing");
+                break;
+            }
+            Some(Ok(0) | Err(_)) => break,
+            Some(Ok(length)) => length,
         };
-        match framer.push(&chunk[..length]) {
+        match framer.push(chunk.get(..length).unwrap_or_default()) {
             Ok(messages) => {
                 for message in messages {
                     let input = Input::SipReceived {
-                        transport: SipTransport::Tcp,
+                        transport,
                         from: peer,
                         data: Payload(message),
                     };
@@ -106,22 +192,32 @@ async fn serve(
                     }
                 }
                 if let Some(error) = framer.failed() {
-                    tracing::warn!(%peer, %error, "SIP TCP stream unframeable; closing");
+                    tracing::warn!(%peer, ?transport, %error, "SIP stream unframeable; closing");
                     break 'read;
                 }
             }
             Err(error) => {
-                tracing::warn!(%peer, %error, "SIP TCP stream unframeable; closing");
+                tracing::warn!(%peer, ?transport, %error, "SIP stream unframeable; closing");
                 break 'read;
             }
         }
     }
-    // The core answers what it was fed before it sees the detach (one ordered channel), then drops its
-    // writer, which ends the write task: responses to the last requests still go out on a half-closed or
-    // unframeable stream (RFC 4475 §3.1.1.8). A peer that stops reading cannot hold the task forever.
-    let _ = feed.send(Feed::TcpDetached { peer });
+    detach(&feed, transport, peer, write_task).await;
+}
+
+/// Tells the core a connection is gone and lets its write task finish. The core answers what it was fed before it
+/// sees the detach (one ordered channel), then drops its writer, which ends the write task: responses to the last
+/// requests still go out on a half-closed or unframeable stream (RFC 4475 §3.1.1.8). A peer that stops reading
+/// cannot hold the task forever.
+pub(crate) async fn detach(
+    feed: &mpsc::UnboundedSender<Feed>,
+    transport: SipTransport,
+    peer: SocketAddr,
+    write_task: tokio::task::JoinHandle<()>,
+) {
+    let _ = feed.send(Feed::StreamDetached { transport, peer });
     let abort = write_task.abort_handle();
-    if tokio::time::timeout(std::time::Duration::from_secs(2), write_task)
+    if tokio::time::timeout(DRAIN_TIMEOUT, write_task)
         .await
         .is_err()
     {

@@ -45,6 +45,9 @@ pub struct EndpointConfig {
     pub rate_limit_per_source: u32,
     /// RFC 4028 Min-SE in seconds: smaller session intervals are refused with 422.
     pub min_session_expires_s: u32,
+    /// Where tandem listens for the transports whose address differs from `local_addr` (TLS, WS, WSS), for Via
+    /// sent-by and Contact; a transport not listed uses `local_addr`.
+    pub transport_addrs: Vec<(TransportKind, SocketAddr)>,
 }
 
 impl EndpointConfig {
@@ -60,6 +63,7 @@ impl EndpointConfig {
             limits: message::ParseLimits::default(),
             rate_limit_per_source: 0,
             min_session_expires_s: 90,
+            transport_addrs: Vec::new(),
         }
     }
 }
@@ -609,16 +613,30 @@ impl Endpoint {
         format!(
             "SIP/2.0/{} {};branch=z9hG4bK{};rport",
             transport.via_token(),
-            self.cfg.local_addr,
+            self.local_addr(transport),
             self.ids.token()
         )
     }
 
-    /// Our Contact value.
+    /// The address tandem listens on for `transport`.
+    pub(super) fn local_addr(&self, transport: TransportKind) -> SocketAddr {
+        self.cfg
+            .transport_addrs
+            .iter()
+            .find(|(kind, _)| *kind == transport)
+            .map_or(self.cfg.local_addr, |(_, addr)| *addr)
+    }
+
+    /// Our Contact value: `sips:` for TLS (RFC 5630 §3.2 prefers it to `transport=tls`), `transport=ws` under
+    /// `sip:` or `sips:` for WS and WSS (RFC 7118 §5.2).
     pub(super) fn contact(&self, transport: TransportKind) -> String {
+        let addr = self.local_addr(transport);
         match transport {
-            TransportKind::Udp => format!("<sip:{}>", self.cfg.local_addr),
-            TransportKind::Tcp => format!("<sip:{};transport=tcp>", self.cfg.local_addr),
+            TransportKind::Udp => format!("<sip:{addr}>"),
+            TransportKind::Tcp => format!("<sip:{addr};transport=tcp>"),
+            TransportKind::Tls => format!("<sips:{addr}>"),
+            TransportKind::Ws => format!("<sip:{addr};transport=ws>"),
+            TransportKind::Wss => format!("<sips:{addr};transport=ws>"),
         }
     }
 }

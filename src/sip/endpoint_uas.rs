@@ -613,7 +613,7 @@ impl Endpoint {
                 .unwrap_or_default(),
         };
         let contacts = invite.contacts();
-        let dialog = Dialog::new(
+        let mut dialog = Dialog::new(
             id.clone(),
             to.map(|t| t.uri).unwrap_or_default(),
             from.map(|f| f.uri).unwrap_or_default(),
@@ -622,6 +622,11 @@ impl Endpoint {
             first_cseq,
             l.peer,
         );
+        if l.transport.reuses_flow() {
+            // The caller's Contact is not reachable (WebSocket) or not where it listens for TLS: our requests in
+            // this dialog ride the connection the INVITE came on.
+            dialog.destination = l.peer;
+        }
         l.dialog = Some(dialog);
         l.final_2xx = Some(response);
         if l.transport == TransportKind::Udp {

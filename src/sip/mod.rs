@@ -42,15 +42,61 @@ pub enum TransportKind {
     Udp,
     /// TCP: reliable; messages are framed by Content-Length (RFC 3261 §18.3).
     Tcp,
+    /// TLS over TCP (RFC 3261 §26.2): framed like TCP.
+    Tls,
+    /// WebSocket (RFC 7118): one message per frame; a client is reachable only on the connection it opened.
+    Ws,
+    /// WebSocket over TLS (RFC 7118).
+    Wss,
 }
 
 impl TransportKind {
-    /// The transport token as written in a Via header.
+    /// The transport token as written in a Via header (RFC 3261 §20.42, RFC 7118 §5.1).
     pub fn via_token(self) -> &'static str {
         match self {
             TransportKind::Udp => "UDP",
             TransportKind::Tcp => "TCP",
+            TransportKind::Tls => "TLS",
+            TransportKind::Ws => "WS",
+            TransportKind::Wss => "WSS",
         }
+    }
+
+    /// Whether requests toward a peer that came in on this transport must use the connection (the flow) it came
+    /// on rather than its Contact: a TLS peer rarely listens where its Contact says, and a WebSocket client never
+    /// does (RFC 7118 §5; RFC 5923 for TLS).
+    pub fn reuses_flow(self) -> bool {
+        matches!(
+            self,
+            TransportKind::Tls | TransportKind::Ws | TransportKind::Wss
+        )
+    }
+}
+
+/// The transport a target URI asks for: `sips:` means TLS (RFC 3261 §26.2.2), else its `transport=` parameter
+/// (`tcp`, `tls`, `ws`; `ws` under `sips:` is WSS, RFC 7118 §5.2), else UDP.
+pub fn transport_of_uri(uri: &str) -> TransportKind {
+    let secure = uri
+        .get(..5)
+        .is_some_and(|s| s.eq_ignore_ascii_case("sips:"));
+    let parameter = uri
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .split(';')
+        .skip(1)
+        .find_map(|p| {
+            let (name, value) = p.split_once('=')?;
+            name.trim()
+                .eq_ignore_ascii_case("transport")
+                .then(|| value.trim().to_ascii_lowercase())
+        });
+    match (secure, parameter.as_deref()) {
+        (true, Some("ws")) => TransportKind::Wss,
+        (true, _) | (false, Some("tls")) => TransportKind::Tls,
+        (false, Some("tcp")) => TransportKind::Tcp,
+        (false, Some("ws")) => TransportKind::Ws,
+        _ => TransportKind::Udp,
     }
 }
 
@@ -127,12 +173,14 @@ impl IdGenerator {
     }
 }
 
-/// The address a `sip:`/`sips:` URI with an IP-literal host points to (port 5060 when none is given). tandem
+/// The address a `sip:`/`sips:` URI with an IP-literal host points to (port 5060 when none is given, 5061 for
+/// `sips:`, RFC 3261 §19.1.2). tandem
 /// resolves no names in the core (lookups are inputs, ARCHITECTURE.md rule 6), so a host name gives `None`.
 pub fn socket_addr_of_uri(uri: &str) -> Option<std::net::SocketAddr> {
-    let rest = uri
-        .strip_prefix("sip:")
-        .or_else(|| uri.strip_prefix("sips:"))?;
+    let (rest, default_port) = match uri.strip_prefix("sips:") {
+        Some(rest) => (rest, 5061),
+        None => (uri.strip_prefix("sip:")?, 5060),
+    };
     let rest = rest.split(['?']).next().unwrap_or_default();
     let hostport = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
     let hostport = hostport.split(';').next().unwrap_or_default();
@@ -141,13 +189,13 @@ pub fn socket_addr_of_uri(uri: &str) -> Option<std::net::SocketAddr> {
         let ip: std::net::IpAddr = host.parse().ok()?;
         let port = match after.strip_prefix(':') {
             Some(port) => port.parse().ok()?,
-            None => 5060,
+            None => default_port,
         };
         return Some(std::net::SocketAddr::new(ip, port));
     }
     let (host, port) = match hostport.rsplit_once(':') {
         Some((host, port)) => (host, port.parse().ok()?),
-        None => (hostport, 5060),
+        None => (hostport, default_port),
     };
     Some(std::net::SocketAddr::new(host.parse().ok()?, port))
 }

@@ -98,7 +98,9 @@ pub(crate) fn timers(t1_ms: u64) -> Timers {
 fn reliability(transport: TransportKind) -> Reliability {
     match transport {
         TransportKind::Udp => Reliability::Unreliable,
-        TransportKind::Tcp => Reliability::Reliable,
+        TransportKind::Tcp | TransportKind::Tls | TransportKind::Ws | TransportKind::Wss => {
+            Reliability::Reliable
+        }
     }
 }
 

@@ -11,5 +11,7 @@ mod loadshare;
 mod malformed;
 mod replay;
 mod rfc4475;
+mod secure_transports;
+mod sip_client;
 mod sip_to_isup;
 mod wire;

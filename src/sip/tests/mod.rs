@@ -10,6 +10,7 @@ use super::{LegId, TransportKind};
 
 mod dialog;
 mod robustness;
+mod transports;
 mod uac;
 mod uas;
 
