@@ -67,6 +67,120 @@ pub struct SipConfig {
     pub rate_limit_per_source: u32,
     /// RFC 4028 Min-SE in seconds: session intervals below it are refused with 422.
     pub min_session_expires: u32,
+    /// Digest realm of 401/407 challenges.
+    pub realm: String,
+    /// Sources (CIDR, optionally with `:port`) whose INVITEs are not challenged.
+    pub trusted_peers: Vec<String>,
+    /// Nonce lifetime in milliseconds; older nonces get `stale=true`.
+    pub nonce_lifetime_ms: u64,
+    /// Registrar: shortest non-zero expiry accepted (s); shorter gets 423.
+    pub min_expires: u32,
+    /// Registrar: longest expiry granted (s).
+    pub max_expires: u32,
+    /// Registrar: expiry when the REGISTER gives none (s).
+    pub default_expires: u32,
+    /// Registrar: most contacts per address-of-record.
+    pub max_contacts: usize,
+    /// `[[sip.user]]`: users of the registrar and of digest authentication.
+    pub user: Vec<SipUser>,
+    /// `[[sip.peer]]`: peers pinged with OPTIONS.
+    pub peer: Vec<SipPeer>,
+}
+
+/// `[[sip.user]]`: one user; give `password`, or `ha1` (MD5) and/or `ha1_sha256`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipUser {
+    /// Username (the user part of its address-of-record).
+    pub name: String,
+    /// Plain password (both H(A1) values are computed from it).
+    #[serde(default)]
+    pub password: Option<String>,
+    /// H(username:realm:password) with MD5, hex.
+    #[serde(default)]
+    pub ha1: Option<String>,
+    /// H(username:realm:password) with SHA-256, hex.
+    #[serde(default)]
+    pub ha1_sha256: Option<String>,
+    /// Realm of the H(A1) values; absent: `[sip] realm`.
+    #[serde(default)]
+    pub realm: Option<String>,
+}
+
+/// `[[sip.peer]]`: a peer pinged with OPTIONS.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipPeer {
+    /// Name for logs.
+    pub name: String,
+    /// `sip:` URI with an IP literal host.
+    pub uri: String,
+    /// Ping interval; 0 disables pings.
+    #[serde(default = "default_keepalive_interval")]
+    pub keepalive_interval_ms: u64,
+    /// Unanswered pings in a row before the peer is down.
+    #[serde(default = "default_keepalive_failures")]
+    pub keepalive_failures: u32,
+}
+
+fn default_keepalive_interval() -> u64 {
+    30_000
+}
+
+fn default_keepalive_failures() -> u32 {
+    3
+}
+
+impl SipConfig {
+    /// The endpoint's users, with H(A1) computed from passwords.
+    pub fn digest_users(&self) -> Vec<crate::sip::digest::User> {
+        self.user
+            .iter()
+            .map(|u| {
+                let realm = u.realm.clone().unwrap_or_else(|| self.realm.clone());
+                match &u.password {
+                    Some(password) => {
+                        crate::sip::digest::User::with_password(&u.name, &realm, password)
+                    }
+                    None => crate::sip::digest::User {
+                        name: u.name.clone(),
+                        realm,
+                        ha1_md5: u.ha1.as_ref().map(|h| h.to_ascii_lowercase()),
+                        ha1_sha256: u.ha1_sha256.as_ref().map(|h| h.to_ascii_lowercase()),
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// The trusted sources; entries that do not parse are skipped (validation reports them).
+    pub fn trusted_sources(&self) -> Vec<crate::sip::peers::TrustedSource> {
+        self.trusted_peers
+            .iter()
+            .filter_map(|t| crate::sip::peers::TrustedSource::parse(t))
+            .collect()
+    }
+
+    /// The keep-alive peers; peers without an IP-literal URI are skipped (validation reports them).
+    pub fn keepalive_peers(&self) -> Vec<crate::sip::peers::PeerConfig> {
+        self.peer
+            .iter()
+            .filter_map(|p| {
+                Some(crate::sip::peers::PeerConfig {
+                    name: p.name.clone(),
+                    uri: p.uri.clone(),
+                    destination: crate::sip::socket_addr_of_uri(&p.uri)?,
+                    transport: if p.uri.to_ascii_lowercase().contains("transport=tcp") {
+                        crate::sip::TransportKind::Tcp
+                    } else {
+                        crate::sip::TransportKind::Udp
+                    },
+                    interval_ms: p.keepalive_interval_ms,
+                    failures_before_down: p.keepalive_failures,
+                })
+            })
+            .collect()
+    }
 }
 
 /// `[media]`.
@@ -351,6 +465,15 @@ impl Default for SipConfig {
             max_body_bytes: 64 * 1024,
             rate_limit_per_source: 0,
             min_session_expires: 90,
+            realm: "tandem".to_string(),
+            trusted_peers: vec!["127.0.0.0/8".to_string(), "::1/128".to_string()],
+            nonce_lifetime_ms: 300_000,
+            min_expires: 60,
+            max_expires: 7200,
+            default_expires: 3600,
+            max_contacts: 10,
+            user: Vec::new(),
+            peer: Vec::new(),
         }
     }
 }

@@ -128,7 +128,7 @@ impl Endpoint {
                             self.reject_in_tx(transport, response_to, &request, 481, &[], now_ms)
                         }
                     }
-                } else {
+                } else if self.authorize_invite(transport, from, response_to, &request, now_ms) {
                     self.on_invite(transport, from, response_to, request, now_ms);
                 }
             }
@@ -139,6 +139,9 @@ impl Endpoint {
                     ("Accept".to_string(), ACCEPT.to_string()),
                 ];
                 self.reject_in_tx(transport, response_to, &request, 200, &extra, now_ms);
+            }
+            Method::Known(ref name) if name == "REGISTER" && self.registrar_enabled() => {
+                self.on_register(transport, from, response_to, &request, now_ms)
             }
             Method::Known(ref name) if name == "PRACK" => {
                 self.on_prack(transport, response_to, &request, now_ms)
