@@ -153,6 +153,18 @@ fn validate_sip_users(v: &Validator<'_>, sip: &super::SipConfig) -> Result<(), C
             format!("{bad:?} is not an IP address, CIDR block or ip:port"),
         ));
     }
+    if sip.digest_algorithms.is_empty()
+        || sip
+            .digest_algorithms
+            .iter()
+            .any(|a| crate::sip::digest::Algorithm::from_token(Some(a)).is_none())
+    {
+        return Err(v.error(
+            Table("sip"),
+            "digest_algorithms",
+            "must list one or more of \"SHA-256\", \"MD5\"".into(),
+        ));
+    }
     if sip.min_expires > sip.max_expires {
         return Err(v.error(
             Table("sip"),

@@ -73,6 +73,8 @@ pub struct SipConfig {
     pub trusted_peers: Vec<String>,
     /// Nonce lifetime in milliseconds; older nonces get `stale=true`.
     pub nonce_lifetime_ms: u64,
+    /// Digest algorithms offered in challenges, preferred first: "SHA-256", "MD5".
+    pub digest_algorithms: Vec<String>,
     /// Registrar: shortest non-zero expiry accepted (s); shorter gets 423.
     pub min_expires: u32,
     /// Registrar: longest expiry granted (s).
@@ -150,6 +152,14 @@ impl SipConfig {
                     },
                 }
             })
+            .collect()
+    }
+
+    /// The digest algorithms offered; unknown names are skipped (validation reports them).
+    pub fn digest_algorithm_list(&self) -> Vec<crate::sip::digest::Algorithm> {
+        self.digest_algorithms
+            .iter()
+            .filter_map(|a| crate::sip::digest::Algorithm::from_token(Some(a)))
             .collect()
     }
 
@@ -468,6 +478,7 @@ impl Default for SipConfig {
             realm: "tandem".to_string(),
             trusted_peers: vec!["127.0.0.0/8".to_string(), "::1/128".to_string()],
             nonce_lifetime_ms: 300_000,
+            digest_algorithms: vec!["SHA-256".to_string(), "MD5".to_string()],
             min_expires: 60,
             max_expires: 7200,
             default_expires: 3600,

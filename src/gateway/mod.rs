@@ -101,6 +101,7 @@ impl Gateway {
             realm: config.sip.realm.clone(),
             users: config.sip.digest_users(),
             nonce_lifetime_ms: config.sip.nonce_lifetime_ms,
+            digest_algorithms: config.sip.digest_algorithm_list(),
             trusted_peers: config.sip.trusted_sources(),
             registrar: crate::sip::registrar::RegistrarConfig {
                 min_expires_s: config.sip.min_expires,

@@ -211,6 +211,8 @@ pub struct Authenticator {
     users: HashMap<String, User>,
     key: u64,
     nonce_lifetime_ms: u64,
+    /// Algorithms offered, in order of preference.
+    algorithms: Vec<Algorithm>,
     /// Highest nonce-count seen per nonce still alive (RFC 7616 §3.4.5 replay protection).
     counts: HashMap<String, (u64, u32)>,
 }
@@ -224,8 +226,17 @@ impl Authenticator {
             // A fixed tweak keeps the nonce key apart from the identifiers drawn from the same seed.
             key: seed ^ 0x6e6f_6e63_655f_6b65,
             nonce_lifetime_ms,
+            algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
             counts: HashMap::new(),
         }
+    }
+
+    /// Offers `algorithms` in this order instead of SHA-256 then MD5 (an empty list keeps the default).
+    pub fn with_algorithms(mut self, algorithms: &[Algorithm]) -> Self {
+        if !algorithms.is_empty() {
+            self.algorithms = algorithms.to_vec();
+        }
+        self
     }
 
     /// Whether any user is configured (authentication is in force only then).
@@ -248,10 +259,11 @@ impl Authenticator {
         format!("{now_ms:x}.{}", self.nonce_mac(now_ms))
     }
 
-    /// The challenge header values, SHA-256 first (RFC 8760 §2.4: the preferred algorithm first).
+    /// The challenge header values, one per offered algorithm, the preferred first (RFC 8760 §2.4; by
+    /// default SHA-256, then MD5).
     pub fn challenges(&self, now_ms: u64, stale: bool) -> Vec<String> {
         let nonce = self.nonce(now_ms);
-        [Algorithm::Sha256, Algorithm::Md5]
+        self.algorithms
             .iter()
             .map(|algorithm| {
                 let stale = if stale { ", stale=true" } else { "" };
@@ -276,7 +288,9 @@ impl Authenticator {
         else {
             return Verdict::Missing;
         };
-        let Some(algorithm) = Algorithm::from_token(credentials.algorithm.as_deref()) else {
+        let algorithm = Algorithm::from_token(credentials.algorithm.as_deref())
+            .filter(|a| self.algorithms.contains(a));
+        let Some(algorithm) = algorithm else {
             return Verdict::Failed(format!("unsupported algorithm {:?}", credentials.algorithm));
         };
         let Some(ha1) = self

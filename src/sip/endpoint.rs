@@ -50,6 +50,8 @@ pub struct EndpointConfig {
     /// Users of the registrar and of INVITE authentication; none: REGISTER gets 405, INVITEs are not
     /// challenged.
     pub users: Vec<super::digest::User>,
+    /// Digest algorithms offered, preferred first (SHA-256, MD5 by default).
+    pub digest_algorithms: Vec<super::digest::Algorithm>,
     /// How long a nonce is accepted before `stale=true` (milliseconds).
     pub nonce_lifetime_ms: u64,
     /// Sources whose INVITEs are not challenged.
@@ -76,6 +78,10 @@ impl EndpointConfig {
             realm: "tandem".into(),
             users: Vec::new(),
             nonce_lifetime_ms: 300_000,
+            digest_algorithms: vec![
+                super::digest::Algorithm::Sha256,
+                super::digest::Algorithm::Md5,
+            ],
             trusted_peers: Vec::new(),
             registrar: super::registrar::RegistrarConfig::default(),
             peers: Vec::new(),
@@ -369,7 +375,8 @@ impl Endpoint {
                 cfg.users.clone(),
                 cfg.seed,
                 cfg.nonce_lifetime_ms,
-            ),
+            )
+            .with_algorithms(&cfg.digest_algorithms),
             registrar: super::registrar::Registrar::new(cfg.registrar),
             peers: cfg
                 .peers

@@ -308,7 +308,7 @@ impl Registrar {
             .get(aor)
             .map(|l| l.iter().filter(|b| b.expires_at_ms > now_ms).collect())
             .unwrap_or_default();
-        list.sort_by(|a, b| b.q.cmp(&a.q));
+        list.sort_by_key(|b| std::cmp::Reverse(b.q));
         list
     }
 

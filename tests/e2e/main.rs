@@ -8,6 +8,7 @@ mod dialplans;
 mod enum_dns;
 mod isup_to_sip;
 mod malformed;
+mod registrar;
 mod replay;
 mod rfc4475;
 mod sip_to_isup;

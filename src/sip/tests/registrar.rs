@@ -105,7 +105,7 @@ fn authenticator_checks_response_nonce_age_and_count() {
         let good = authorization(algorithm, "alice", "secret", &nonce, "REGISTER", 1);
         let mut fresh = auth.clone();
         assert_eq!(
-            fresh.verify("REGISTER", &[good.clone()], 2_000),
+            fresh.verify("REGISTER", std::slice::from_ref(&good), 2_000),
             Verdict::Authenticated("alice".into())
         );
         // The same nonce-count again is a replay.
