@@ -590,3 +590,17 @@ fn log_file(dir: &Path, name: &str) -> Stdio {
         Err(_) => Stdio::null(),
     }
 }
+
+/// Waits for a child; `Some(success)` if it exited in time, `None` (after killing it) otherwise.
+pub fn wait_child(child: &mut std::process::Child, timeout: Duration) -> Option<bool> {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status.success());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}

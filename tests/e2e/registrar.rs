@@ -2,10 +2,10 @@
 //! digest (SIPp `[authentication]`), then the exchange calls its number and tandem routes the IAM to the
 //! binding; a peer answering OPTIONS goes down when SIPp stops, and the route to it is skipped.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::harness::{free_port, repo, Rig, RigOptions};
+use crate::harness::{free_port, repo, wait_child, Rig, RigOptions};
 
 /// A SIPp on 127.0.0.1:`port` running `scenario` (as UAS, or as UAC toward `target`).
 fn sipp(
@@ -42,20 +42,6 @@ fn sipp(
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     command
-}
-
-/// Waits for a child; `Some(success)` if it exited in time, `None` (after killing it) otherwise.
-fn wait_child(child: &mut Child, timeout: Duration) -> Option<bool> {
-    let deadline = std::time::Instant::now() + timeout;
-    while std::time::Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status.success());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
 }
 
 const ROUTE_TO_USER: &str = r#"
