@@ -196,3 +196,38 @@ keepalive_failures = 2
     rig.wait_for_tandem_log(Duration::from_secs(5), "skipped: SIP peer pbx is down");
     rig.stop_and_replay();
 }
+
+#[test]
+fn invite_from_an_untrusted_source_is_challenged_then_connects() {
+    let mut rig = Rig::start(RigOptions {
+        // Nothing trusted, not even loopback: SIPp's INVITE must authenticate (MD5: SIPp 3.6).
+        sip_extra: r#"trusted_peers = []
+digest_algorithms = ["MD5"]
+[[sip.user]]
+name = "1001"
+password = "s3cret"
+"#
+        .into(),
+        ..RigOptions::default()
+    });
+    let output = rig.sipp(
+        "uac_auth.xml",
+        "4930123456",
+        1,
+        &["-au", "1001", "-ap", "s3cret", "-d", "200"],
+    );
+    rig.assert_sipp_ok(&output, "uac_auth x1 (407, then INVITE with credentials)");
+    // Without the password the INVITE stays refused.
+    let output = rig.sipp(
+        "uac_auth.xml",
+        "4930123456",
+        1,
+        &["-au", "1001", "-ap", "wrong", "-d", "200"],
+    );
+    assert!(
+        !output.status.success(),
+        "an INVITE with a wrong password must not connect"
+    );
+    rig.wait_for_tandem_log(Duration::from_secs(5), "refused: wrong digest response");
+    rig.stop_and_replay();
+}
