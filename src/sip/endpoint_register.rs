@@ -27,6 +27,15 @@ impl Endpoint {
         self.auth.has_users()
     }
 
+    /// The methods we answer (RFC 3261 §20.5), REGISTER included when the registrar serves.
+    pub(super) fn allow(&self) -> String {
+        if self.registrar_enabled() {
+            format!("{}, REGISTER", super::endpoint_uas::ALLOW)
+        } else {
+            super::endpoint_uas::ALLOW.to_string()
+        }
+    }
+
     /// The live bindings of `user`, highest q first.
     pub fn bindings(&self, user: &str, now_ms: u64) -> Vec<&Binding> {
         self.registrar.lookup(user, now_ms)

@@ -471,7 +471,13 @@ fn register_without_users_is_not_allowed() {
         &register_msg("z9hG4bKr1", 1, None),
         0,
     );
-    assert_eq!(status_of(&transmits(&mut ep)[0]), 405);
+    let sent = transmits(&mut ep);
+    assert_eq!(status_of(&sent[0]), 405);
+    assert!(!response_of(&sent[0])
+        .header("Allow")
+        .unwrap()
+        .contains("REGISTER"));
+    assert!(auth_endpoint().allow().ends_with(", REGISTER"));
 }
 
 #[test]
