@@ -139,6 +139,78 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
     Ok(config)
 }
 
+/// Trusted sources, users and peers of `[sip]` (registrar, digest authentication, keep-alive).
+fn validate_sip_users(v: &Validator<'_>, sip: &super::SipConfig) -> Result<(), ConfigError> {
+    use Section::Table;
+    if let Some(bad) = sip
+        .trusted_peers
+        .iter()
+        .find(|t| crate::sip::peers::TrustedSource::parse(t).is_none())
+    {
+        return Err(v.error(
+            Table("sip"),
+            "trusted_peers",
+            format!("{bad:?} is not an IP address, CIDR block or ip:port"),
+        ));
+    }
+    if sip.digest_algorithms.is_empty()
+        || sip
+            .digest_algorithms
+            .iter()
+            .any(|a| crate::sip::digest::Algorithm::from_token(Some(a)).is_none())
+    {
+        return Err(v.error(
+            Table("sip"),
+            "digest_algorithms",
+            "must list one or more of \"SHA-256\", \"MD5\"".into(),
+        ));
+    }
+    if sip.min_expires > sip.max_expires {
+        return Err(v.error(
+            Table("sip"),
+            "min_expires",
+            "must not exceed max_expires".into(),
+        ));
+    }
+    let is_hex = |h: &str, len: usize| h.len() == len && h.bytes().all(|b| b.is_ascii_hexdigit());
+    for user in &sip.user {
+        let has_ha1 = user.ha1.is_some() || user.ha1_sha256.is_some();
+        let message = if user.name.is_empty() {
+            Some("a [[sip.user]] needs a name".to_string())
+        } else if user.password.is_some() == has_ha1 {
+            Some(format!(
+                "user {:?} needs either password or ha1/ha1_sha256",
+                user.name
+            ))
+        } else if user.ha1.as_deref().is_some_and(|h| !is_hex(h, 32))
+            || user.ha1_sha256.as_deref().is_some_and(|h| !is_hex(h, 64))
+        {
+            Some(format!(
+                "user {:?}: ha1 is 32 hex digits, ha1_sha256 64",
+                user.name
+            ))
+        } else {
+            None
+        };
+        if let Some(message) = message {
+            return Err(v.error(Table("sip.user"), "name", message));
+        }
+    }
+    for peer in &sip.peer {
+        if crate::sip::socket_addr_of_uri(&peer.uri).is_none() {
+            return Err(v.error(
+                Table("sip.peer"),
+                "uri",
+                format!(
+                    "peer {:?}: {:?} needs an IP-literal host",
+                    peer.name, peer.uri
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn validate(v: &Validator<'_>, config: &Config) -> Result<(), ConfigError> {
     use Section::{Table, Trunk};
     if config.sip.t1_ms == 0 {
@@ -174,6 +246,7 @@ fn validate(v: &Validator<'_>, config: &Config) -> Result<(), ConfigError> {
             "WSS needs `cert` and `key` here or in [sip.tls]".into(),
         ));
     }
+    validate_sip_users(v, &config.sip)?;
     if config.event_log.batch_size == 0 {
         return Err(v.error(Table("event_log"), "batch_size", "must be above 0".into()));
     }

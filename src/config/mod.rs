@@ -7,6 +7,7 @@
 
 mod association;
 mod load;
+mod sip_users;
 mod transport;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -21,6 +22,7 @@ use crate::sigtran::m3ua::RoutingKeyRequest;
 
 pub use association::{AssociationConfig, LinkConfig};
 pub use load::ConfigError;
+pub use sip_users::{SipPeer, SipUser};
 pub use transport::{CertificateFiles, HttpConfig, SipTlsConfig};
 
 /// The built-in defaults, as shipped in `src/config/default.toml`.
@@ -80,6 +82,26 @@ pub struct SipConfig {
     pub max_message_bytes: usize,
     /// SIP over TLS (`[sip.tls]`).
     pub tls: SipTlsConfig,
+    /// Digest realm of 401/407 challenges.
+    pub realm: String,
+    /// Sources (CIDR, optionally with `:port`) whose INVITEs are not challenged.
+    pub trusted_peers: Vec<String>,
+    /// Nonce lifetime in milliseconds; older nonces get `stale=true`.
+    pub nonce_lifetime_ms: u64,
+    /// Digest algorithms offered in challenges, preferred first: "SHA-256", "MD5".
+    pub digest_algorithms: Vec<String>,
+    /// Registrar: shortest non-zero expiry accepted (s); shorter gets 423.
+    pub min_expires: u32,
+    /// Registrar: longest expiry granted (s).
+    pub max_expires: u32,
+    /// Registrar: expiry when the REGISTER gives none (s).
+    pub default_expires: u32,
+    /// Registrar: most contacts per address-of-record.
+    pub max_contacts: usize,
+    /// `[[sip.user]]`: users of the registrar and of digest authentication.
+    pub user: Vec<SipUser>,
+    /// `[[sip.peer]]`: peers pinged with OPTIONS.
+    pub peer: Vec<SipPeer>,
 }
 
 /// `[media]`.
@@ -388,6 +410,16 @@ impl Default for SipConfig {
             idle_timeout_ms: 900_000,
             max_message_bytes: 256 * 1024,
             tls: SipTlsConfig::default(),
+            realm: "tandem".to_string(),
+            trusted_peers: vec!["127.0.0.0/8".to_string(), "::1/128".to_string()],
+            nonce_lifetime_ms: 300_000,
+            digest_algorithms: vec!["SHA-256".to_string(), "MD5".to_string()],
+            min_expires: 60,
+            max_expires: 7200,
+            default_expires: 3600,
+            max_contacts: 10,
+            user: Vec::new(),
+            peer: Vec::new(),
         }
     }
 }

@@ -389,3 +389,46 @@ fn tls_and_websocket_listeners() {
     );
     assert!(Config::default().transport_addrs().is_empty());
 }
+
+#[test]
+fn sip_users_peers_and_trusted_sources() {
+    let config = Config::from_toml(
+        "t.toml",
+        "[sip]\nrealm = \"r\"\ntrusted_peers = [\"10.0.0.0/8\", \"192.0.2.1:5060\"]\n\
+         [[sip.user]]\nname = \"alice\"\npassword = \"pw\"\n\
+         [[sip.user]]\nname = \"bob\"\nha1 = \"0123456789abcdef0123456789ABCDEF\"\nrealm = \"other\"\n\
+         [[sip.peer]]\nname = \"pbx\"\nuri = \"sip:192.0.2.10:5070;transport=tcp\"\nkeepalive_interval_ms = 500\n\
+         [[trunk]]\nname = \"x\"\n",
+    )
+    .expect("valid config");
+    let users = config.sip.digest_users();
+    assert_eq!(
+        users[0],
+        crate::sip::digest::User::with_password("alice", "r", "pw")
+    );
+    assert_eq!(users[1].realm, "other");
+    assert_eq!(
+        users[1].ha1_md5.as_deref(),
+        Some("0123456789abcdef0123456789abcdef")
+    );
+    assert_eq!(users[1].ha1_sha256, None);
+    let peers = config.sip.keepalive_peers();
+    assert_eq!(peers[0].destination, "192.0.2.10:5070".parse().unwrap());
+    assert_eq!(peers[0].transport, crate::sip::TransportKind::Tcp);
+    assert_eq!(
+        (peers[0].interval_ms, peers[0].failures_before_down),
+        (500, 3)
+    );
+    assert_eq!(config.sip.trusted_sources().len(), 2);
+
+    let e = err("[sip]\ntrusted_peers = [\"somewhere\"]\n");
+    assert_eq!(e.key, "sip.trusted_peers");
+    let e = err("[[sip.user]]\nname = \"a\"\n");
+    assert!(e.message.contains("password or ha1"), "{e}");
+    let e = err("[[sip.user]]\nname = \"a\"\nha1 = \"xyz\"\n");
+    assert!(e.message.contains("32 hex"), "{e}");
+    let e = err("[[sip.peer]]\nname = \"p\"\nuri = \"sip:pbx.example.com\"\n");
+    assert!(e.message.contains("IP-literal"), "{e}");
+    let e = err("[sip]\ndigest_algorithms = [\"SHA-512\"]\n");
+    assert_eq!(e.key, "sip.digest_algorithms");
+}

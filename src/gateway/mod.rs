@@ -100,6 +100,18 @@ impl Gateway {
             rate_limit_per_source: config.sip.rate_limit_per_source,
             min_session_expires_s: config.sip.min_session_expires,
             transport_addrs: config.transport_addrs(),
+            realm: config.sip.realm.clone(),
+            users: config.sip.digest_users(),
+            nonce_lifetime_ms: config.sip.nonce_lifetime_ms,
+            digest_algorithms: config.sip.digest_algorithm_list(),
+            trusted_peers: config.sip.trusted_sources(),
+            registrar: crate::sip::registrar::RegistrarConfig {
+                min_expires_s: config.sip.min_expires,
+                max_expires_s: config.sip.max_expires,
+                default_expires_s: config.sip.default_expires,
+                max_contacts: config.sip.max_contacts,
+            },
+            peers: config.sip.keepalive_peers(),
             ..EndpointConfig::new(config.sip.listen)
         });
         let enum_cache = EnumCache::new(

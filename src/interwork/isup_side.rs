@@ -11,7 +11,7 @@ use crate::gateway::Gateway;
 use crate::isup::{CallEvent, Cic, IsupMessage};
 use crate::routing::CallView;
 use crate::sigtran::m3ua::AspEvent;
-use crate::sip::{OutgoingInvite, Sdp};
+use crate::sip::{OutgoingInvite, Sdp, TransportKind};
 
 /// Service indicator of ISUP (Q.704 §14.2.1).
 const SI_ISUP: u8 = 5;
@@ -430,13 +430,36 @@ impl Gateway {
     }
 
     pub(crate) fn send_invite(&mut self, number: u64, uri: &str, calling: &str, restricted: bool) {
-        let Some(destination) = crate::sip::socket_addr_of_uri(uri) else {
+        self.send_invite_to(number, uri, None, calling, restricted);
+    }
+
+    /// Sends the INVITE to `flow` (a registered binding's source address and transport) or, when `None`, to
+    /// the URI's IP literal. A destination that is a configured peer found down by the keep-alive is skipped.
+    pub(crate) fn send_invite_to(
+        &mut self,
+        number: u64,
+        uri: &str,
+        flow: Option<(std::net::SocketAddr, TransportKind)>,
+        calling: &str,
+        restricted: bool,
+    ) {
+        let Some((destination, transport)) = flow.or_else(|| {
+            crate::sip::socket_addr_of_uri(uri)
+                .map(|addr| (addr, crate::sip::transport_of_uri(uri)))
+        }) else {
             self.log(
                 LogLevel::Error,
                 format!("dialplan target {uri:?} has no IP address and port tandem can send to"),
             );
             return self.route_failed(number, ReleaseReason::NoRoute);
         };
+        if let Some(peer) = self.sip.peer_down(destination) {
+            self.log(
+                LogLevel::Warn,
+                format!("route {uri} skipped: SIP peer {peer} is down"),
+            );
+            return self.route_failed(number, ReleaseReason::NoRoute);
+        }
         let local = self.config.sip.listen;
         let media = &self.config.media;
         let offer = Sdp::offer(media.rtp_address, media.rtp_port, number);
@@ -456,7 +479,7 @@ impl Gateway {
         let request = OutgoingInvite {
             request_uri: uri.to_string(),
             destination,
-            transport: crate::sip::transport_of_uri(uri),
+            transport,
             from_uri,
             from_display: None,
             to_uri: uri.to_string(),

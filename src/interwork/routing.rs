@@ -262,6 +262,35 @@ impl Gateway {
                 let calling = calling.unwrap_or(view.calling);
                 self.send_invite(number, &uri, &calling, view.presentation_restricted);
             }
+            (Origin::Isup, Route::User { user, calling }) => {
+                let calling = calling.unwrap_or(view.calling);
+                let now = self.now;
+                let binding = self
+                    .sip
+                    .bindings(&user, now)
+                    .first()
+                    .map(|b| (b.uri.clone(), b.source, b.transport));
+                match binding {
+                    Some((uri, source, transport)) => {
+                        self.log(
+                            LogLevel::Info,
+                            format!("user {user} is registered at {uri} (via {source})"),
+                        );
+                        self.send_invite_to(
+                            number,
+                            &uri,
+                            Some((source, transport)),
+                            &calling,
+                            view.presentation_restricted,
+                        );
+                    }
+                    None => self.user_not_registered(number, &user),
+                }
+            }
+            (Origin::Sip, Route::User { user, .. }) => {
+                self.log(LogLevel::Error, format!("dialplan routed a SIP call to user {user}; tandem routes SIP calls to trunks only"));
+                self.route_failed(number, ReleaseReason::NoRoute);
+            }
             (Origin::Isup, Route::Trunk { trunk, .. }) => {
                 self.log(
                     LogLevel::Error,
@@ -271,6 +300,19 @@ impl Gateway {
                 );
                 self.route_failed(number, ReleaseReason::NoRoute);
             }
+        }
+    }
+
+    /// A `user` route whose user has no binding: the next route, or the cause the tables give SIP 480
+    /// (Temporarily Unavailable, RFC 3261 §21.4.18: "currently unavailable (e.g., is not logged in)").
+    fn user_not_registered(&mut self, number: u64, user: &str) {
+        let left = self.calls.get(&number).map_or(0, |c| c.routes.len());
+        self.log(LogLevel::Info, format!("user {user} is not registered"));
+        if left > 0 {
+            self.try_next_route(number);
+        } else {
+            let cause = self.tables_for(number).cause_for_sip_status(480);
+            self.end_call_with_cause(number, cause, "user not registered");
         }
     }
 

@@ -117,6 +117,29 @@ impl Gateway {
             SipEvent::LegTerminated { leg, reason } => {
                 self.sip_leg_terminated(leg, &format!("{reason:?}"))
             }
+            SipEvent::AuthFailed {
+                from,
+                method,
+                reason,
+            } => {
+                self.current = None;
+                self.log(
+                    LogLevel::Warn,
+                    format!("{method} from {from} refused: {reason}"),
+                );
+            }
+            SipEvent::PeerStatus {
+                peer,
+                status,
+                reason,
+            } => {
+                self.current = None;
+                let level = match status {
+                    crate::sip::peers::PeerStatus::Down => LogLevel::Warn,
+                    _ => LogLevel::Info,
+                };
+                self.log(level, format!("SIP peer {peer} is {status:?}: {reason}"));
+            }
             SipEvent::Malformed { from, reason } => {
                 self.current = None;
                 self.log(

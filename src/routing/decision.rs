@@ -115,9 +115,16 @@ fn route(map: &Map) -> Result<Route, String> {
                 calling: string_field(map, "calling")?,
             })
         }
+        "user" => {
+            only_keys(map, &["action", "user", "calling"], "user")?;
+            Ok(Route::User {
+                user: required_string(map, "user", "user")?,
+                calling: string_field(map, "calling")?,
+            })
+        }
         "reject" => Err("a reject cannot be one of several routes".into()),
         other => Err(format!(
-            "unknown action {other:?} (expected \"trunk\", \"sip\" or \"reject\")"
+            "unknown action {other:?} (expected \"trunk\", \"sip\", \"user\" or \"reject\")"
         )),
     }
 }

@@ -295,3 +295,40 @@ fn dialplan_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Dialplan>();
 }
+
+#[test]
+fn user_action_routes_to_a_registered_user() {
+    let plan = compile(
+        r#"fn route(view) { [#{ action: "user", user: view.called, calling: "4930" }, #{ action: "sip", uri: "sip:x@192.0.2.1" }] }"#,
+    )
+    .unwrap();
+    assert_eq!(
+        plan.route(&view(CallSource::Isup, "1001")),
+        Ok(RouteDecision::Routes(vec![
+            Route::User {
+                user: "1001".into(),
+                calling: Some("4930".into())
+            },
+            Route::Sip {
+                uri: "sip:x@192.0.2.1".into(),
+                called: None,
+                calling: None
+            }
+        ]))
+    );
+    assert_eq!(
+        Route::User {
+            user: "1001".into(),
+            calling: None
+        }
+        .to_string(),
+        "user:1001"
+    );
+    let bad = compile(r#"fn route(view) { #{ action: "user", uri: "sip:a@b" } }"#)
+        .unwrap()
+        .route(&view(CallSource::Isup, "1"));
+    assert!(
+        matches!(bad, Err(DialplanError::BadDecision { .. })),
+        "{bad:?}"
+    );
+}

@@ -152,6 +152,14 @@ pub enum Route {
         /// Rewritten calling number, if any.
         calling: Option<String>,
     },
+    /// Send an INVITE to the registered contact of a registrar user (highest q first); no binding → the
+    /// release cause the tables give SIP 480.
+    User {
+        /// The user (address-of-record user part).
+        user: String,
+        /// Rewritten calling number, if any.
+        calling: Option<String>,
+    },
 }
 
 impl std::fmt::Display for Route {
@@ -177,6 +185,10 @@ impl std::fmt::Display for Route {
             } => {
                 write!(f, "{uri}")?;
                 (called, calling)
+            }
+            Route::User { user, calling } => {
+                write!(f, "user:{user}")?;
+                (&None, calling)
             }
         };
         if let Some(called) = called {

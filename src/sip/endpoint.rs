@@ -48,6 +48,21 @@ pub struct EndpointConfig {
     /// Where tandem listens for the transports whose address differs from `local_addr` (TLS, WS, WSS), for Via
     /// sent-by and Contact; a transport not listed uses `local_addr`.
     pub transport_addrs: Vec<(TransportKind, SocketAddr)>,
+    /// Digest realm of our challenges.
+    pub realm: String,
+    /// Users of the registrar and of INVITE authentication; none: REGISTER gets 405, INVITEs are not
+    /// challenged.
+    pub users: Vec<super::digest::User>,
+    /// Digest algorithms offered, preferred first (SHA-256, MD5 by default).
+    pub digest_algorithms: Vec<super::digest::Algorithm>,
+    /// How long a nonce is accepted before `stale=true` (milliseconds).
+    pub nonce_lifetime_ms: u64,
+    /// Sources whose INVITEs are not challenged.
+    pub trusted_peers: Vec<super::peers::TrustedSource>,
+    /// Registrar limits.
+    pub registrar: super::registrar::RegistrarConfig,
+    /// Peers pinged with OPTIONS.
+    pub peers: Vec<super::peers::PeerConfig>,
 }
 
 impl EndpointConfig {
@@ -64,6 +79,16 @@ impl EndpointConfig {
             rate_limit_per_source: 0,
             min_session_expires_s: 90,
             transport_addrs: Vec::new(),
+            realm: "tandem".into(),
+            users: Vec::new(),
+            nonce_lifetime_ms: 300_000,
+            digest_algorithms: vec![
+                super::digest::Algorithm::Sha256,
+                super::digest::Algorithm::Md5,
+            ],
+            trusted_peers: Vec::new(),
+            registrar: super::registrar::RegistrarConfig::default(),
+            peers: Vec::new(),
         }
     }
 }
@@ -207,6 +232,24 @@ pub enum SipEvent {
         /// Why.
         reason: TerminationReason,
     },
+    /// A request failed authentication or a REGISTER was refused (it was answered 401/407/403/4xx).
+    AuthFailed {
+        /// Source address.
+        from: SocketAddr,
+        /// The request's method.
+        method: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A configured peer's keep-alive status changed.
+    PeerStatus {
+        /// The peer's name.
+        peer: String,
+        /// Its new status.
+        status: super::peers::PeerStatus,
+        /// Why.
+        reason: String,
+    },
     /// A datagram was dropped or answered 400.
     Malformed {
         /// Source address.
@@ -283,6 +326,8 @@ pub(super) enum Purpose {
     Invite,
     Bye,
     Cancel,
+    /// An OPTIONS ping to the peer with this index.
+    KeepAlive(usize),
     Other,
 }
 
@@ -318,6 +363,9 @@ pub struct Endpoint {
     pub(super) events: VecDeque<SipEvent>,
     pub(super) transitions: VecDeque<Transition>,
     pub(super) limiter: RateLimiter,
+    pub(super) auth: super::digest::Authenticator,
+    pub(super) registrar: super::registrar::Registrar,
+    pub(super) peers: Vec<super::peers::Peer>,
 }
 
 impl Endpoint {
@@ -326,6 +374,20 @@ impl Endpoint {
         Self {
             ids: IdGenerator::new(cfg.seed),
             limiter: RateLimiter::new(cfg.rate_limit_per_source),
+            auth: super::digest::Authenticator::new(
+                &cfg.realm,
+                cfg.users.clone(),
+                cfg.seed,
+                cfg.nonce_lifetime_ms,
+            )
+            .with_algorithms(&cfg.digest_algorithms),
+            registrar: super::registrar::Registrar::new(cfg.registrar),
+            peers: cfg
+                .peers
+                .iter()
+                .cloned()
+                .map(super::peers::Peer::new)
+                .collect(),
             timers: transaction::timers(cfg.timer_t1_ms),
             cfg,
             legs: BTreeMap::new(),
@@ -426,16 +488,17 @@ impl Endpoint {
                 None => break,
             }
         }
+        self.registrar_and_peer_timers(now_ms);
     }
 
     /// The earliest instant `handle_timeout` must be called at.
     pub fn poll_timeout(&self) -> Option<u64> {
         let tx = self.tx_deadlines.first().map(|(at, _)| *at);
         let leg = self.legs.values().filter_map(leg_deadline).min();
-        match (tx, leg) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [tx, leg, self.registrar_and_peer_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Next message to send.
@@ -450,7 +513,9 @@ impl Endpoint {
 
     /// Next recorded state transition.
     pub fn poll_transition(&mut self) -> Option<Transition> {
-        self.transitions.pop_front()
+        self.transitions
+            .pop_front()
+            .or_else(|| self.registrar.poll_transition())
     }
 
     pub(super) fn send(&mut self, transport: TransportKind, to: SocketAddr, data: Vec<u8>) {

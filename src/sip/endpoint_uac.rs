@@ -246,7 +246,7 @@ impl Endpoint {
         }
     }
 
-    fn start_client_tx(
+    pub(super) fn start_client_tx(
         &mut self,
         request: &message::Request,
         leg: Option<LegId>,
@@ -323,6 +323,14 @@ impl Endpoint {
         event: TxEvent,
         now_ms: u64,
     ) {
+        if let Purpose::KeepAlive(index) = purpose {
+            if let TxEvent::Response(r) = &event {
+                if r.status() >= 200 {
+                    self.ping_answered(index, r.status());
+                }
+            }
+            return;
+        }
         let Some(leg) = leg else {
             return;
         };

@@ -128,17 +128,20 @@ impl Endpoint {
                             self.reject_in_tx(transport, response_to, &request, 481, &[], now_ms)
                         }
                     }
-                } else {
+                } else if self.authorize_invite(transport, from, response_to, &request, now_ms) {
                     self.on_invite(transport, from, response_to, request, now_ms);
                 }
             }
             Method::Bye => self.on_bye(transport, response_to, &request, now_ms),
             Method::Options => {
                 let extra = vec![
-                    ("Allow".to_string(), ALLOW.to_string()),
+                    ("Allow".to_string(), self.allow()),
                     ("Accept".to_string(), ACCEPT.to_string()),
                 ];
                 self.reject_in_tx(transport, response_to, &request, 200, &extra, now_ms);
+            }
+            Method::Known(ref name) if name == "REGISTER" && self.registrar_enabled() => {
+                self.on_register(transport, from, response_to, &request, now_ms)
             }
             Method::Known(ref name) if name == "PRACK" => {
                 self.on_prack(transport, response_to, &request, now_ms)
@@ -158,7 +161,7 @@ impl Endpoint {
                 } else if in_unknown_dialog {
                     (481, Vec::new())
                 } else {
-                    (405, vec![("Allow".to_string(), ALLOW.to_string())])
+                    (405, vec![("Allow".to_string(), self.allow())])
                 };
                 self.reject_in_tx(transport, response_to, &request, status, &extra, now_ms);
             }

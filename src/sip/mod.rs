@@ -9,17 +9,23 @@
 //! [`sdp`] (RFC 4566 offer/answer subset), `transaction` (timers around the §17 machines),
 //! [`dialog`] (RFC 3261 §12 dialog state), [`endpoint`] (the API), [`framing`] (TCP framing),
 //! `limits` (per-source rate limit), `session_timer` (RFC 4028), `endpoint_dialog` (re-INVITE,
-//! UPDATE, INFO), `reliable` (RFC 3262 100rel/PRACK).
+//! UPDATE, INFO), `reliable` (RFC 3262 100rel/PRACK), [`digest`] (RFC 8760 digest authentication),
+//! [`registrar`] (RFC 3261 §10 bindings), [`peers`] (OPTIONS keep-alive, trusted sources),
+//! `endpoint_register` (REGISTER, the INVITE challenge and the pings inside the endpoint).
 
 pub mod body;
 pub mod dialog;
+pub mod digest;
 pub mod endpoint;
 pub(crate) mod endpoint_dialog;
+mod endpoint_register;
 mod endpoint_uac;
 mod endpoint_uas;
 pub mod framing;
 mod limits;
 pub mod message;
+pub mod peers;
+pub mod registrar;
 mod reliable;
 pub mod sdp;
 mod session_timer;

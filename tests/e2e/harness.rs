@@ -508,6 +508,33 @@ cic_last = 31
         self.exchange = Some(child);
     }
 
+    /// Replaces a serving exchange with `ss7sim call` on the same ports (for tests that must prepare the SIP
+    /// side before the first IAM, e.g. register a user); tandem's association is re-established first.
+    pub fn start_exchange_call(&mut self, to: &str, count: u32, hold_ms: u64) {
+        self.kill_exchange();
+        let _ = std::fs::remove_file(&self.stats);
+        self.exchange_starts += 1;
+        let log = format!("ss7sim-{}.log", self.exchange_starts);
+        let serve_args = self
+            .exchange_args
+            .iter()
+            .skip_while(|a| !a.to_string_lossy().starts_with("--listen"));
+        let child = Command::new(ss7sim_bin())
+            .arg("call")
+            .arg("--to")
+            .arg(to)
+            .arg("--count")
+            .arg(count.to_string())
+            .arg("--hold-ms")
+            .arg(hold_ms.to_string())
+            .args(serve_args)
+            .stdout(Stdio::null())
+            .stderr(log_file(self.dir.path(), &log))
+            .spawn()
+            .expect("start ss7sim call");
+        self.exchange = Some(child);
+    }
+
     /// Stops tandem (SIGTERM, so it flushes its log) and the exchange; returns the log path.
     pub fn stop(&mut self) -> PathBuf {
         if let Some(mut tandem) = self.tandem.take() {
@@ -571,4 +598,18 @@ fn log_file(dir: &Path, name: &str) -> Stdio {
         Ok(file) => Stdio::from(file),
         Err(_) => Stdio::null(),
     }
+}
+
+/// Waits for a child; `Some(success)` if it exited in time, `None` (after killing it) otherwise.
+pub fn wait_child(child: &mut std::process::Child, timeout: Duration) -> Option<bool> {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status.success());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }

@@ -3,7 +3,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::harness::{free_port, repo, Exchange, Rig, RigOptions};
+use crate::harness::{free_port, repo, wait_child, Exchange, Rig, RigOptions};
 
 #[test]
 fn twenty_calls_from_the_exchange_to_a_sip_uas() {
@@ -72,18 +72,4 @@ fn route(view) {{
         rig.logs()
     );
     rig.stop_and_replay();
-}
-
-/// Waits for a child; `Some(success)` if it exited in time, `None` (after killing it) otherwise.
-fn wait_child(child: &mut std::process::Child, timeout: Duration) -> Option<bool> {
-    let deadline = std::time::Instant::now() + timeout;
-    while std::time::Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status.success());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
 }

@@ -9,6 +9,7 @@ mod enum_dns;
 mod isup_to_sip;
 mod loadshare;
 mod malformed;
+mod registrar;
 mod replay;
 mod rfc4475;
 mod secure_transports;
