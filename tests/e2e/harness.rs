@@ -386,6 +386,18 @@ cic_last = 31
         calls: u32,
         extra: &[&str],
     ) -> Command {
+        self.sipp_command_to(self.sip, scenario, service, calls, extra)
+    }
+
+    /// [`Rig::sipp_command`] sending to `target` (a relay in front of tandem) instead of tandem itself.
+    pub fn sipp_command_to(
+        &self,
+        target: SocketAddr,
+        scenario: &str,
+        service: &str,
+        calls: u32,
+        extra: &[&str],
+    ) -> Command {
         let local_port = free_port(false);
         let mut command = Command::new("sipp");
         command
@@ -414,7 +426,7 @@ cic_last = 31
             .arg("-error_file")
             .arg(self.dir.path().join(format!("sipp-{scenario}-errors.log")))
             .args(extra)
-            .arg(self.sip.to_string())
+            .arg(target.to_string())
             .current_dir(self.dir.path())
             .stdin(Stdio::null());
         command

@@ -7,6 +7,7 @@ mod dialog;
 mod dialplans;
 mod enum_dns;
 mod isup_to_sip;
+mod lossy_relay;
 mod malformed;
 mod replay;
 mod rfc4475;
