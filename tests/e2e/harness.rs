@@ -116,6 +116,8 @@ pub struct RigOptions {
     pub dialplan_extra: String,
     /// Extra TOML sections (e.g. `[enum]`) placed before the trunk.
     pub config_extra: String,
+    /// The address tandem's SIP listens on (None: 127.0.0.1), e.g. `::1`.
+    pub sip_ip: Option<std::net::IpAddr>,
 }
 
 impl Default for RigOptions {
@@ -129,6 +131,7 @@ impl Default for RigOptions {
             sip_extra: String::new(),
             dialplan_extra: String::new(),
             config_extra: String::new(),
+            sip_ip: None,
         }
     }
 }
@@ -155,7 +158,10 @@ impl Rig {
         let sctp_port = free_port(false);
         let udp_tandem = free_port(false);
         let udp_exchange = free_port(false);
-        let sip: SocketAddr = format!("127.0.0.1:{sip_port}").parse().unwrap();
+        let sip_ip = options
+            .sip_ip
+            .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+        let sip = SocketAddr::new(sip_ip, sip_port);
         let stats = dir.path().join("ss7sim-stats.json");
         let log = dir.path().join("events.sqlite");
         let dialplan_line = match &options.dialplan {

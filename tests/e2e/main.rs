@@ -11,5 +11,6 @@ mod lossy_relay;
 mod malformed;
 mod replay;
 mod rfc4475;
+mod rfc5118;
 mod sip_to_isup;
 mod wire;
