@@ -21,6 +21,7 @@ pub mod framing;
 mod limits;
 pub mod message;
 mod reliable;
+pub mod rfc3263;
 pub mod sdp;
 mod session_timer;
 mod transaction;
