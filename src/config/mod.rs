@@ -67,6 +67,10 @@ pub struct SipConfig {
     pub rate_limit_per_source: u32,
     /// RFC 4028 Min-SE in seconds: session intervals below it are refused with 422.
     pub min_session_expires: u32,
+    /// DNS servers for RFC 3263 target resolution; empty: the system resolver (`/etc/resolv.conf`).
+    pub dns_servers: Vec<SocketAddr>,
+    /// Time allowed for one RFC 3263 lookup, in milliseconds; a timeout is a failed answer.
+    pub dns_timeout_ms: u64,
 }
 
 /// `[media]`.
@@ -351,6 +355,8 @@ impl Default for SipConfig {
             max_body_bytes: 64 * 1024,
             rate_limit_per_source: 0,
             min_session_expires: 90,
+            dns_servers: Vec::new(),
+            dns_timeout_ms: 2_000,
         }
     }
 }

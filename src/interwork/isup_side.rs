@@ -418,14 +418,16 @@ impl Gateway {
         self.start_routing(number, view);
     }
 
-    pub(crate) fn send_invite(&mut self, number: u64, uri: &str, calling: &str, restricted: bool) {
-        let Some(destination) = crate::sip::socket_addr_of_uri(uri) else {
-            self.log(
-                LogLevel::Error,
-                format!("dialplan target {uri:?} has no IP address and port tandem can send to"),
-            );
-            return self.route_failed(number, ReleaseReason::NoRoute);
-        };
+    /// Sends the INVITE for `uri` to one resolved target (see `sip_targets` for the choice).
+    pub(crate) fn send_invite_to(
+        &mut self,
+        number: u64,
+        uri: &str,
+        destination: std::net::SocketAddr,
+        transport: TransportKind,
+        calling: &str,
+        restricted: bool,
+    ) {
         let local = self.config.sip.listen;
         let media = &self.config.media;
         let offer = Sdp::offer(media.rtp_address, media.rtp_port, number);
@@ -445,7 +447,7 @@ impl Gateway {
         let request = OutgoingInvite {
             request_uri: uri.to_string(),
             destination,
-            transport: TransportKind::Udp,
+            transport,
             from_uri,
             from_display: None,
             to_uri: uri.to_string(),
@@ -465,7 +467,7 @@ impl Gateway {
                 self.set_call_state(
                     number,
                     CallState::Proceeding,
-                    &format!("INVITE sent to {uri}"),
+                    &format!("INVITE sent to {uri} at {destination}"),
                 );
             }
             Err(error) => {

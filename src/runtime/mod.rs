@@ -8,6 +8,7 @@ mod enum_backend;
 mod reload;
 mod sctp_link;
 mod setup;
+mod sip_dns;
 mod sip_transport;
 
 use std::collections::HashMap;
@@ -106,6 +107,7 @@ pub async fn run(
     )?;
     let (mut driver, start_events) = Driver::start(setup, clock.now_ms())?;
     let enum_backend = enum_backend::EnumBackend::from_config(&config)?;
+    let sip_dns = sip_dns::SipDns::from_config(&config);
 
     let listen = config.sip.listen;
     let udp = UdpSocket::bind(listen)
@@ -152,6 +154,7 @@ pub async fn run(
         tcp: HashMap::new(),
         events: 0,
         enum_backend,
+        sip_dns,
     };
     state.dispatch(start_events).await;
     tokio::pin!(shutdown);
@@ -201,6 +204,7 @@ struct LoopState {
     tcp: HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>,
     events: u64,
     enum_backend: enum_backend::EnumBackend,
+    sip_dns: sip_dns::SipDns,
 }
 
 impl LoopState {
@@ -262,6 +266,9 @@ impl LoopState {
                 None => tracing::warn!(trunk, "M3UA message dropped: no association"),
             },
             Output::EnumQuery { id, domain } => self.enum_backend.query(*id, domain, &self.feed),
+            Output::SipDnsQuery { id, name, rtype } => {
+                self.sip_dns.query(*id, name, *rtype, &self.feed)
+            }
             Output::Timer { .. } | Output::Log { .. } => {}
         }
     }

@@ -517,6 +517,14 @@ pub struct DnsCache {
 }
 
 impl DnsCache {
+    /// An empty cache remembering failed lookups for `failure_ttl_ms`.
+    pub fn new(failure_ttl_ms: u64) -> DnsCache {
+        DnsCache {
+            entries: HashMap::new(),
+            failure_ttl_ms,
+        }
+    }
+
     /// A cached answer still valid at `now_ms`.
     pub fn get(&self, question: &DnsQuestion, now_ms: u64) -> Option<&DnsAnswer> {
         let (answer, until) = self.entries.get(&(question.name.clone(), question.rtype))?;

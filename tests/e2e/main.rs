@@ -12,5 +12,6 @@ mod malformed;
 mod replay;
 mod rfc4475;
 mod rfc5118;
+mod sip_dns;
 mod sip_to_isup;
 mod wire;
