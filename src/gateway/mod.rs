@@ -452,4 +452,6 @@ pub(crate) mod destination;
 #[cfg(test)]
 mod routing_tests;
 #[cfg(test)]
+mod sip_target_tests;
+#[cfg(test)]
 mod tests;

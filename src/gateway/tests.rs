@@ -158,6 +158,32 @@ impl Bench {
         inputs
     }
 
+    /// The exchange sends an IAM for `called` (national number) toward the gateway.
+    pub(super) fn exchange_calls(&mut self, called: &[u8]) {
+        use crate::isup::codec::{CalledPartyNumber, Digits, Iam};
+        let iam = Iam {
+            nature_of_connection_indicators: Default::default(),
+            forward_call_indicators: Default::default(),
+            calling_partys_category: crate::isup::codec::CallingPartysCategory(10),
+            transmission_medium_requirement: crate::isup::codec::TransmissionMediumRequirement(3),
+            called_party_number: CalledPartyNumber {
+                nature_of_address: 3,
+                internal_network_number_not_allowed: false,
+                numbering_plan: 1,
+                spare: 0,
+                digits: Digits::from_signals(called.iter().copied()),
+            },
+            calling_party_number: None,
+            optional: Vec::new(),
+        };
+        self.exchange
+            .isup
+            .setup(iam, self.now)
+            .expect("exchange IAM");
+        // Any input lets the exchange's turn carry the IAM over.
+        self.feed(Input::Timeout);
+    }
+
     pub(super) fn sip(&mut self, text: &str) {
         self.sip_bytes(text.as_bytes());
     }
