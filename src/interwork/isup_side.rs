@@ -467,7 +467,7 @@ impl Gateway {
                 self.set_call_state(
                     number,
                     CallState::Proceeding,
-                    &format!("INVITE sent to {uri} at {destination}"),
+                    &format!("INVITE sent to {uri}"),
                 );
             }
             Err(error) => {
