@@ -160,25 +160,9 @@ impl Bench {
 
     /// The exchange sends an IAM for `called` (national number) toward the gateway.
     pub(super) fn exchange_calls(&mut self, called: &[u8]) {
-        use crate::isup::codec::{CalledPartyNumber, Digits, Iam};
-        let iam = Iam {
-            nature_of_connection_indicators: Default::default(),
-            forward_call_indicators: Default::default(),
-            calling_partys_category: crate::isup::codec::CallingPartysCategory(10),
-            transmission_medium_requirement: crate::isup::codec::TransmissionMediumRequirement(3),
-            called_party_number: CalledPartyNumber {
-                nature_of_address: 3,
-                internal_network_number_not_allowed: false,
-                numbering_plan: 1,
-                spare: 0,
-                digits: Digits::from_signals(called.iter().copied()),
-            },
-            calling_party_number: None,
-            optional: Vec::new(),
-        };
         self.exchange
             .isup
-            .setup(iam, self.now)
+            .setup(national_iam(called), self.now)
             .expect("exchange IAM");
         // Any input lets the exchange's turn carry the IAM over.
         self.feed(Input::Timeout);
@@ -369,8 +353,13 @@ fn the_same_inputs_give_the_same_events() {
 }
 
 fn invite_iam_bytes() -> Vec<u8> {
+    IsupMessage::iam(crate::isup::Cic(5), national_iam(&[3, 0, 1, 2, 3])).encode()
+}
+
+/// An IAM for a national called number, no calling number.
+fn national_iam(called: &[u8]) -> crate::isup::codec::Iam {
     use crate::isup::codec::{CalledPartyNumber, Digits, Iam};
-    let iam = Iam {
+    Iam {
         nature_of_connection_indicators: Default::default(),
         forward_call_indicators: Default::default(),
         calling_partys_category: crate::isup::codec::CallingPartysCategory(10),
@@ -380,12 +369,11 @@ fn invite_iam_bytes() -> Vec<u8> {
             internal_network_number_not_allowed: false,
             numbering_plan: 1,
             spare: 0,
-            digits: Digits::from_signals([3, 0, 1, 2, 3]),
+            digits: Digits::from_signals(called.iter().copied()),
         },
         calling_party_number: None,
         optional: Vec::new(),
-    };
-    IsupMessage::iam(crate::isup::Cic(5), iam).encode()
+    }
 }
 
 #[test]

@@ -5,61 +5,15 @@
 
 use std::net::UdpSocket;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use crate::harness::{free_port, repo, tandem_bin, Rig, RigOptions};
+use crate::harness::{repo, serve_zone, tandem_bin, Rig, RigOptions, ZoneServer};
 
-struct Nsd {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Nsd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_nsd(dir: &Path) -> Nsd {
-    let port = free_port(true);
-    let zone = dir.join("e164.arpa.zone");
-    std::fs::copy(repo().join("enum/e164.arpa.zone"), &zone).expect("copy zone");
-    let d = dir.display();
-    let config = format!(
-        "server:\n  ip-address: 127.0.0.1@{port}\n  port: {port}\n  username: \"\"\n  chroot: \"\"\n  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  xfrdir: \"{d}\"\n  zonelistfile: \"{d}/zone.list\"\n  logfile: \"{d}/nsd.log\"\n  server-count: 1\n  verbosity: 2\nremote-control:\n  control-enable: no\nzone:\n  name: 9.4.e164.arpa\n  zonefile: \"{d}/e164.arpa.zone\"\n"
-    );
-    let config_path = dir.join("nsd.conf");
-    std::fs::write(&config_path, config).expect("nsd.conf");
-    let child = Command::new("nsd")
-        .arg("-d")
-        .arg("-c")
-        .arg(&config_path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start nsd (is the nsd package installed?)");
-    // Ready when it answers a query for the zone's SOA-bearing apex.
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    let query = tandem::routing::dns_wire::naptr_query(1, "9.4.e164.arpa");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut buffer = [0u8; 512];
-    loop {
-        let _ = socket.send_to(&query, ("127.0.0.1", port));
-        if socket.recv(&mut buffer).is_ok() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nsd did not answer: {}",
-            std::fs::read_to_string(dir.join("nsd.log")).unwrap_or_default()
-        );
-    }
-    Nsd { child, port }
+/// NSD serving the shipped ENUM zone.
+fn start_nsd(dir: &Path) -> ZoneServer {
+    let zone = std::fs::read_to_string(repo().join("enum/e164.arpa.zone")).expect("read zone");
+    serve_zone(dir, "9.4.e164.arpa", &zone)
 }
 
 fn enum_rig(servers: &str, timeout_ms: u64) -> Rig {

@@ -581,3 +581,55 @@ fn log_file(dir: &Path, name: &str) -> Stdio {
         Err(_) => Stdio::null(),
     }
 }
+
+/// NSD serving one zone on a loopback port; stopped on drop.
+pub struct ZoneServer {
+    child: Child,
+    /// The UDP and TCP port it answers on.
+    pub port: u16,
+}
+
+impl Drop for ZoneServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts NSD on a free loopback port serving `zone` (zone-file text) for `origin`, with its files in `dir`;
+/// returns once it answers.
+pub fn serve_zone(dir: &Path, origin: &str, zone: &str) -> ZoneServer {
+    let port = free_port(true);
+    std::fs::write(dir.join("zone"), zone).expect("zone file");
+    let d = dir.display();
+    let config = format!(
+        "server:\n  ip-address: 127.0.0.1@{port}\n  port: {port}\n  username: \"\"\n  chroot: \"\"\n  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  xfrdir: \"{d}\"\n  zonelistfile: \"{d}/zone.list\"\n  logfile: \"{d}/nsd.log\"\n  server-count: 1\nremote-control:\n  control-enable: no\nzone:\n  name: {origin}\n  zonefile: \"{d}/zone\"\n"
+    );
+    std::fs::write(dir.join("nsd.conf"), config).expect("nsd.conf");
+    let child = Command::new("nsd")
+        .args(["-d", "-c"])
+        .arg(dir.join("nsd.conf"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nsd (is the nsd package installed?)");
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let query = tandem::routing::dns_wire::naptr_query(1, origin);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut buffer = [0u8; 512];
+    loop {
+        let _ = socket.send_to(&query, ("127.0.0.1", port));
+        if socket.recv(&mut buffer).is_ok() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nsd did not answer: {}",
+            std::fs::read_to_string(dir.join("nsd.log")).unwrap_or_default()
+        );
+    }
+    ZoneServer { child, port }
+}

@@ -3,62 +3,13 @@
 //! must fail over to the second (RFC 3263 §4.3) before giving up the route; the call from the exchange is
 //! answered there. The test runs inside a private network namespace, since it resolves names.
 
-use std::net::UdpSocket;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::harness::{free_port, repo, Exchange, Rig, RigOptions};
+use crate::harness::{free_port, repo, serve_zone, Exchange, Rig, RigOptions};
+use crate::isup_to_sip::wait_child;
 use crate::rfc4475::rerun_in_namespace;
-
-/// NSD serving one zone on a loopback port; stopped on drop.
-struct ZoneServer {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for ZoneServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve_zone(dir: &Path, origin: &str, zone: &str) -> ZoneServer {
-    let port = free_port(true);
-    std::fs::write(dir.join("zone"), zone).expect("zone file");
-    let d = dir.display();
-    let config = format!(
-        "server:\n  ip-address: 127.0.0.1@{port}\n  port: {port}\n  username: \"\"\n  chroot: \"\"\n  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  xfrdir: \"{d}\"\n  zonelistfile: \"{d}/zone.list\"\n  logfile: \"{d}/nsd.log\"\n  server-count: 1\nremote-control:\n  control-enable: no\nzone:\n  name: {origin}\n  zonefile: \"{d}/zone\"\n"
-    );
-    std::fs::write(dir.join("nsd.conf"), config).expect("nsd.conf");
-    let child = Command::new("nsd")
-        .args(["-d", "-c"])
-        .arg(dir.join("nsd.conf"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start nsd (is the nsd package installed?)");
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    let query = tandem::routing::dns_wire::naptr_query(1, origin);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut buffer = [0u8; 512];
-    loop {
-        let _ = socket.send_to(&query, ("127.0.0.1", port));
-        if socket.recv(&mut buffer).is_ok() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nsd did not answer: {}",
-            std::fs::read_to_string(dir.join("nsd.log")).unwrap_or_default()
-        );
-    }
-    ZoneServer { child, port }
-}
 
 fn sipp_uas(scenario: &str, port: u16, dir: &Path) -> Child {
     Command::new("sipp")
@@ -83,19 +34,6 @@ fn sipp_uas(scenario: &str, port: u16, dir: &Path) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("start sipp uas")
-}
-
-fn wait_child(child: &mut Child, timeout: Duration) -> Option<bool> {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status.success());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
 }
 
 #[test]
