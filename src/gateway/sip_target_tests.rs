@@ -194,3 +194,15 @@ fn srv_targets_in_priority_order_with_failover_on_503_and_timeout() {
 
     assert!(replay(&bench.log).expect("replays").first.is_none());
 }
+
+#[test]
+fn a_call_released_during_its_lookups_sends_no_invite() {
+    let mut bench = Bench::with_setup(setup_with(TO_SIP_TEST, &[]));
+    let cic = bench.exchange_calls(&[4, 9, 3, 0, 1, 2, 3]);
+    assert_eq!(bench.sip_dns_queries().len(), 1, "NAPTR asked");
+    bench.exchange_releases(cic);
+    let mut answered = 0;
+    bench.answer_sip_dns(&mut answered);
+    assert!(bench.invite_destinations().is_empty(), "{:?}", bench.logs());
+    assert!(replay(&bench.log).expect("replays").first.is_none());
+}

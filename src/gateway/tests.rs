@@ -159,12 +159,23 @@ impl Bench {
     }
 
     /// The exchange sends an IAM for `called` (national number) toward the gateway.
-    pub(super) fn exchange_calls(&mut self, called: &[u8]) {
-        self.exchange
+    pub(super) fn exchange_calls(&mut self, called: &[u8]) -> crate::isup::Cic {
+        let cic = self
+            .exchange
             .isup
             .setup(national_iam(called), self.now)
             .expect("exchange IAM");
         // Any input lets the exchange's turn carry the IAM over.
+        self.feed(Input::Timeout);
+        cic
+    }
+
+    /// The exchange releases its call on `cic` (normal clearing).
+    pub(super) fn exchange_releases(&mut self, cic: crate::isup::Cic) {
+        self.exchange
+            .isup
+            .release(cic, 16, self.now)
+            .expect("exchange REL");
         self.feed(Input::Timeout);
     }
 

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use crate::events::{EventKind, LogLevel, Output};
 use crate::gateway::Gateway;
+use crate::interwork::call::CallState;
 use crate::interwork::tables::ReleaseReason;
 use crate::sip::rfc3263::{DnsAnswer, DnsCache, DnsQuestion, RecordType, Resolution, Transport};
 use crate::sip::{IdGenerator, TransportKind};
@@ -130,6 +131,15 @@ impl Gateway {
 
     /// Sends the INVITE to the next untried target; with none left, the call takes the dialplan's next route.
     fn try_next_target(&mut self, number: u64) {
+        // A call released while its lookups were under way (the exchange gave up) sends nothing.
+        let routing = self
+            .calls
+            .get(&number)
+            .is_some_and(|call| matches!(call.state, CallState::Routing | CallState::Proceeding));
+        if !routing {
+            self.sip_targets.calls.remove(&number);
+            return;
+        }
         let listen = self.config.sip.listen;
         let Some(targets) = self.sip_targets.calls.get_mut(&number) else {
             return;
