@@ -102,6 +102,10 @@ pub struct SipConfig {
     pub user: Vec<SipUser>,
     /// `[[sip.peer]]`: peers pinged with OPTIONS.
     pub peer: Vec<SipPeer>,
+    /// DNS servers for RFC 3263 target resolution; empty: the system resolver (`/etc/resolv.conf`).
+    pub dns_servers: Vec<SocketAddr>,
+    /// Time allowed for one RFC 3263 lookup, in milliseconds; a timeout is a failed answer.
+    pub dns_timeout_ms: u64,
 }
 
 /// `[media]`.
@@ -420,6 +424,8 @@ impl Default for SipConfig {
             max_contacts: 10,
             user: Vec::new(),
             peer: Vec::new(),
+            dns_servers: Vec::new(),
+            dns_timeout_ms: 2_000,
         }
     }
 }

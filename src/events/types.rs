@@ -136,6 +136,17 @@ pub enum Input {
         /// What the backend said.
         answer: crate::routing::enum_dns::EnumAnswer,
     },
+    /// The answer to an [`Output::SipDnsQuery`] (RFC 3263 target resolution; a timeout is a failed answer).
+    SipDnsAnswer {
+        /// The query's id.
+        id: u64,
+        /// The name asked for.
+        name: String,
+        /// The record type asked for.
+        rtype: crate::sip::rfc3263::RecordType,
+        /// What the resolver said.
+        answer: crate::sip::rfc3263::DnsAnswer,
+    },
     /// A new dialplan to use for new calls (file change, `tandem dialplan reload`). The core compiles it and
     /// refuses it, keeping the old one, when it does not compile.
     DialplanReload {
@@ -206,6 +217,15 @@ pub enum Output {
         id: u64,
         /// The domain (`4.3.2.1.e164.arpa`).
         domain: String,
+    },
+    /// Look up DNS records to locate a SIP target (RFC 3263 §4); answer with [`Input::SipDnsAnswer`].
+    SipDnsQuery {
+        /// Id to quote in the answer.
+        id: u64,
+        /// The name (no trailing dot).
+        name: String,
+        /// NAPTR, SRV, A or AAAA.
+        rtype: crate::sip::rfc3263::RecordType,
     },
     /// A line for the operator: why a call failed, what was malformed.
     Log {

@@ -41,6 +41,9 @@ pub enum GatewayError {
     Mappings(String),
 }
 
+/// How long a failed RFC 3263 lookup is remembered before it is asked again.
+const SIP_DNS_FAILURE_TTL_MS: u64 = 5_000;
+
 /// The sans-IO core of one tandem instance. See the module documentation for the calling order.
 pub struct Gateway {
     pub(crate) config: Config,
@@ -49,6 +52,7 @@ pub struct Gateway {
     pub(crate) enum_cache: EnumCache,
     pub(crate) enum_queries: HashMap<u64, crate::interwork::EnumQuery>,
     pub(crate) next_query: u64,
+    pub(crate) sip_targets: crate::interwork::sip_targets::SipTargets,
     pub(crate) trunks: Vec<Trunk>,
     pub(crate) calls: BTreeMap<u64, Call>,
     pub(crate) legs: HashMap<LegId, u64>,
@@ -126,6 +130,10 @@ impl Gateway {
             enum_cache,
             enum_queries: HashMap::new(),
             next_query: 0,
+            sip_targets: crate::interwork::sip_targets::SipTargets::new(
+                setup.seed,
+                SIP_DNS_FAILURE_TTL_MS,
+            ),
             trunks,
             calls: BTreeMap::new(),
             legs: HashMap::new(),
@@ -199,6 +207,12 @@ impl Gateway {
             Input::EnumAnswer { id, domain, answer } => {
                 self.handle_enum_answer(*id, domain, answer)
             }
+            Input::SipDnsAnswer {
+                id,
+                name,
+                rtype,
+                answer,
+            } => self.handle_sip_dns_answer(*id, name, *rtype, answer),
             Input::DialplanReload { dialplan, tables } => self.reload_dialplan(dialplan, tables),
         }
         self.pump();
@@ -500,5 +514,7 @@ pub(crate) mod destination;
 mod failover_tests;
 #[cfg(test)]
 mod routing_tests;
+#[cfg(test)]
+mod sip_target_tests;
 #[cfg(test)]
 mod tests;

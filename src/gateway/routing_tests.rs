@@ -10,7 +10,7 @@ use crate::isup::MessageType as IsupType;
 use crate::routing::zone::ZoneSet;
 use crate::runtime::build_setup;
 
-fn setup_with(script: &str, tables: &[(&str, &str)]) -> Setup {
+pub(super) fn setup_with(script: &str, tables: &[(&str, &str)]) -> Setup {
     setup_from(&Config::default_embedded(), script, tables)
 }
 

@@ -158,6 +158,27 @@ impl Bench {
         inputs
     }
 
+    /// The exchange sends an IAM for `called` (national number) toward the gateway.
+    pub(super) fn exchange_calls(&mut self, called: &[u8]) -> crate::isup::Cic {
+        let cic = self
+            .exchange
+            .isup
+            .setup(national_iam(called), self.now)
+            .expect("exchange IAM");
+        // Any input lets the exchange's turn carry the IAM over.
+        self.feed(Input::Timeout);
+        cic
+    }
+
+    /// The exchange releases its call on `cic` (normal clearing).
+    pub(super) fn exchange_releases(&mut self, cic: crate::isup::Cic) {
+        self.exchange
+            .isup
+            .release(cic, 16, self.now)
+            .expect("exchange REL");
+        self.feed(Input::Timeout);
+    }
+
     pub(super) fn sip(&mut self, text: &str) {
         self.sip_bytes(text.as_bytes());
     }
@@ -343,8 +364,13 @@ fn the_same_inputs_give_the_same_events() {
 }
 
 fn invite_iam_bytes() -> Vec<u8> {
+    IsupMessage::iam(crate::isup::Cic(5), national_iam(&[3, 0, 1, 2, 3])).encode()
+}
+
+/// An IAM for a national called number, no calling number.
+fn national_iam(called: &[u8]) -> crate::isup::codec::Iam {
     use crate::isup::codec::{CalledPartyNumber, Digits, Iam};
-    let iam = Iam {
+    Iam {
         nature_of_connection_indicators: Default::default(),
         forward_call_indicators: Default::default(),
         calling_partys_category: crate::isup::codec::CallingPartysCategory(10),
@@ -354,12 +380,11 @@ fn invite_iam_bytes() -> Vec<u8> {
             internal_network_number_not_allowed: false,
             numbering_plan: 1,
             spare: 0,
-            digits: Digits::from_signals([3, 0, 1, 2, 3]),
+            digits: Digits::from_signals(called.iter().copied()),
         },
         calling_party_number: None,
         optional: Vec::new(),
-    };
-    IsupMessage::iam(crate::isup::Cic(5), iam).encode()
+    }
 }
 
 #[test]

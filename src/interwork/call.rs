@@ -138,6 +138,7 @@ impl Gateway {
         let from = call.state.name();
         let call = call.clone();
         self.calls.remove(&number);
+        self.forget_targets(number);
         if let Some(leg) = call.leg {
             self.legs.remove(&leg);
         }

@@ -429,30 +429,17 @@ impl Gateway {
         self.start_routing(number, view);
     }
 
-    pub(crate) fn send_invite(&mut self, number: u64, uri: &str, calling: &str, restricted: bool) {
-        self.send_invite_to(number, uri, None, calling, restricted);
-    }
-
-    /// Sends the INVITE to `flow` (a registered binding's source address and transport) or, when `None`, to
-    /// the URI's IP literal. A destination that is a configured peer found down by the keep-alive is skipped.
+    /// Sends the INVITE for `uri` to one resolved target (see `sip_targets` for the choice) or to a registered
+    /// binding's flow. A destination that is a configured peer found down by the keep-alive is skipped.
     pub(crate) fn send_invite_to(
         &mut self,
         number: u64,
         uri: &str,
-        flow: Option<(std::net::SocketAddr, TransportKind)>,
+        destination: std::net::SocketAddr,
+        transport: TransportKind,
         calling: &str,
         restricted: bool,
     ) {
-        let Some((destination, transport)) = flow.or_else(|| {
-            crate::sip::socket_addr_of_uri(uri)
-                .map(|addr| (addr, crate::sip::transport_of_uri(uri)))
-        }) else {
-            self.log(
-                LogLevel::Error,
-                format!("dialplan target {uri:?} has no IP address and port tandem can send to"),
-            );
-            return self.route_failed(number, ReleaseReason::NoRoute);
-        };
         if let Some(peer) = self.sip.peer_down(destination) {
             self.log(
                 LogLevel::Warn,

@@ -4,7 +4,8 @@
 //!
 //! The call logic lives in `impl Gateway` blocks split by the side an event comes from: [`sip_side`] handles what
 //! the SIP endpoint reports, [`isup_side`] what ISUP call control and the M3UA ASP report, `routing` runs the
-//! dialplan (waiting for ENUM answers without blocking other calls) and walks a decision's route list.
+//! dialplan (waiting for ENUM answers without blocking other calls) and walks a decision's route list,
+//! `sip_targets` resolves a SIP route's URI (RFC 3263) and fails over between its targets.
 
 pub mod call;
 pub(crate) mod iam;
@@ -16,3 +17,4 @@ mod routing;
 
 pub(crate) use routing::EnumQuery;
 mod sip_side;
+pub(crate) mod sip_targets;

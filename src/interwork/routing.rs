@@ -279,7 +279,8 @@ impl Gateway {
                         self.send_invite_to(
                             number,
                             &uri,
-                            Some((source, transport)),
+                            source,
+                            transport,
                             &calling,
                             view.presentation_restricted,
                         );

@@ -115,6 +115,14 @@ impl Gateway {
                 ..
             } => self.sip_rejected(leg, status, &reason),
             SipEvent::LegTerminated { leg, reason } => {
+                // RFC 3263 §4.3: a target that never answered gives way to the next one.
+                if reason == crate::sip::TerminationReason::TransactionTimeout {
+                    if let Some(number) = self.unanswered_call_of_leg(leg) {
+                        if self.fail_over(number) {
+                            return;
+                        }
+                    }
+                }
                 self.sip_leg_terminated(leg, &format!("{reason:?}"))
             }
             SipEvent::AuthFailed {
@@ -148,6 +156,13 @@ impl Gateway {
                 );
             }
         }
+    }
+
+    /// The call of an outgoing leg that has not been answered yet.
+    fn unanswered_call_of_leg(&self, leg: LegId) -> Option<u64> {
+        let number = *self.legs.get(&leg)?;
+        let call = self.calls.get(&number)?;
+        matches!(call.state, CallState::Routing | CallState::Proceeding).then_some(number)
     }
 
     pub(crate) fn call_of_leg(&mut self, leg: LegId) -> Option<u64> {
@@ -531,6 +546,10 @@ impl Gateway {
         let Some(number) = self.call_of_leg(leg) else {
             return;
         };
+        // RFC 3263 §4.3: a 503 from one target sends the request to the next.
+        if status == 503 && self.fail_over(number) {
+            return;
+        }
         if self.retry_after_rejection(number, status) {
             return;
         }

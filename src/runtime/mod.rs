@@ -8,6 +8,7 @@ mod enum_backend;
 mod reload;
 mod sctp_link;
 mod setup;
+mod sip_dns;
 mod sip_tls;
 mod sip_transport;
 mod sip_ws;
@@ -122,6 +123,7 @@ pub async fn run(
     )?;
     let (mut driver, start_events) = Driver::start(setup, clock.now_ms())?;
     let enum_backend = enum_backend::EnumBackend::from_config(&config)?;
+    let sip_dns = sip_dns::SipDns::from_config(&config);
 
     let listen = config.sip.listen;
     let udp = UdpSocket::bind(listen)
@@ -177,6 +179,7 @@ pub async fn run(
         limits,
         events: 0,
         enum_backend,
+        sip_dns,
     };
     state.dispatch(start_events).await;
     tokio::pin!(shutdown);
@@ -234,6 +237,7 @@ struct LoopState {
     limits: sip_transport::StreamLimits,
     events: u64,
     enum_backend: enum_backend::EnumBackend,
+    sip_dns: sip_dns::SipDns,
 }
 
 /// What the secure and WebSocket listeners bound, and the connector for outgoing TLS.
@@ -382,6 +386,9 @@ impl LoopState {
                 None => tracing::warn!(trunk, "M3UA message dropped: no association"),
             },
             Output::EnumQuery { id, domain } => self.enum_backend.query(*id, domain, &self.feed),
+            Output::SipDnsQuery { id, name, rtype } => {
+                self.sip_dns.query(*id, name, *rtype, &self.feed)
+            }
             Output::Timer { .. } | Output::Log { .. } => {}
         }
     }

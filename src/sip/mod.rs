@@ -27,6 +27,7 @@ pub mod message;
 pub mod peers;
 pub mod registrar;
 mod reliable;
+pub mod rfc3263;
 pub mod sdp;
 mod session_timer;
 mod transaction;

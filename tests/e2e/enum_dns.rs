@@ -8,25 +8,10 @@
 
 use std::net::UdpSocket;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use hickory_resolver::proto::op::{Edns, Message, Query, DEFAULT_MAX_PAYLOAD_LEN};
-use hickory_resolver::proto::rr::{Name, RecordType};
-
-use crate::harness::{free_port, repo, tandem_bin, Rig, RigOptions};
-
-struct Nsd {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Nsd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::harness::{dns_udp_query, repo, serve_zones, tandem_bin, Rig, RigOptions};
 
 /// The shipped zone plus a number whose NAPTR set (a ported `E2U+pstn:tel` and 24 long `E2U+sip` records,
 /// about 2.6 kB) does not fit a UDP answer even with EDNS0 (1232 octets), so the server truncates it.
@@ -41,70 +26,6 @@ fn zone_with_large_rrset() -> String {
         ));
     }
     zone
-}
-
-/// NSD on a free loopback port serving `zones`: (origin, zone file text); `None` names a zone whose file is
-/// missing, which NSD answers with SERVFAIL.
-fn start_nsd(dir: &Path, zones: &[(&str, Option<&str>)]) -> Nsd {
-    let port = free_port(true);
-    let d = dir.display();
-    let mut config = format!(
-        "server:\n  ip-address: 127.0.0.1@{port}\n  port: {port}\n  username: \"\"\n  chroot: \"\"\n  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  xfrdir: \"{d}\"\n  zonelistfile: \"{d}/zone.list\"\n  logfile: \"{d}/nsd.log\"\n  server-count: 1\n  verbosity: 2\nremote-control:\n  control-enable: no\n"
-    );
-    for (origin, text) in zones {
-        let file = dir.join(format!("{origin}.zone"));
-        if let Some(text) = text {
-            std::fs::write(&file, text).expect("zone file");
-        }
-        config.push_str(&format!(
-            "zone:\n  name: {origin}\n  zonefile: \"{}\"\n",
-            file.display()
-        ));
-    }
-    let config_path = dir.join("nsd.conf");
-    std::fs::write(&config_path, config).expect("nsd.conf");
-    let child = Command::new("nsd")
-        .arg("-d")
-        .arg("-c")
-        .arg(&config_path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start nsd (is the nsd package installed?)");
-    let nsd = Nsd { child, port };
-    // Ready when it answers anything (SERVFAIL included) for the first zone.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while udp_query(port, zones[0].0).is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "nsd did not answer: {}",
-            std::fs::read_to_string(dir.join("nsd.log")).unwrap_or_default()
-        );
-    }
-    nsd
-}
-
-/// One NAPTR query over UDP offering the EDNS0 payload size hickory-resolver offers (1232 octets); the
-/// response, if one came within 100 ms.
-fn udp_query(port: u16, domain: &str) -> Option<Message> {
-    let socket = UdpSocket::bind("127.0.0.1:0").ok()?;
-    socket
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .ok()?;
-    let mut query = Message::query();
-    query.add_query(Query::query(
-        Name::from_ascii(domain).ok()?,
-        RecordType::NAPTR,
-    ));
-    let mut edns = Edns::new();
-    edns.set_max_payload(DEFAULT_MAX_PAYLOAD_LEN);
-    query.edns = Some(edns);
-    socket
-        .send_to(&query.to_vec().ok()?, ("127.0.0.1", port))
-        .ok()?;
-    let mut buffer = [0u8; 4096];
-    let length = socket.recv(&mut buffer).ok()?;
-    Message::from_vec(buffer.get(..length)?).ok()
 }
 
 fn enum_rig(servers: &str, timeout_ms: u64) -> Rig {
@@ -189,12 +110,12 @@ fn replay_clean(log: &Path) {
 fn enum_lookups_against_nsd() {
     let dns_dir = tempfile::tempdir().unwrap();
     let zone = zone_with_large_rrset();
-    let nsd = start_nsd(
+    let nsd = serve_zones(
         dns_dir.path(),
         &[("9.4.e164.arpa", Some(&zone)), ("4.4.e164.arpa", None)],
     );
     // The large set really is truncated over UDP, even with EDNS0: only TCP can carry it.
-    let large = udp_query(nsd.port, "4.4.4.4.4.4.0.3.9.4.e164.arpa.").expect("NSD answers");
+    let large = dns_udp_query(nsd.port, "4.4.4.4.4.4.0.3.9.4.e164.arpa.").expect("NSD answers");
     assert!(large.metadata.truncation, "{large:?}");
     // Ported numbers go out with separate directory number addressing (Q.769.1), checked on the IAMs below.
     let mut rig = enum_rig_with(
@@ -287,10 +208,10 @@ fn enum_lookups_against_nsd() {
 #[test]
 fn a_servfail_from_the_first_server_moves_on_to_the_second() {
     let broken_dir = tempfile::tempdir().unwrap();
-    let broken = start_nsd(broken_dir.path(), &[("9.4.e164.arpa", None)]);
+    let broken = serve_zones(broken_dir.path(), &[("9.4.e164.arpa", None)]);
     let good_dir = tempfile::tempdir().unwrap();
     let zone = std::fs::read_to_string(repo().join("enum/e164.arpa.zone")).unwrap();
-    let good = start_nsd(good_dir.path(), &[("9.4.e164.arpa", Some(&zone))]);
+    let good = serve_zones(good_dir.path(), &[("9.4.e164.arpa", Some(&zone))]);
     let servers = format!("\"127.0.0.1:{}\", \"127.0.0.1:{}\"", broken.port, good.port);
     let mut rig = enum_rig(&servers, 2000);
     let output = rig.sipp("uac_basic.xml", "030123456", 1, &[]);

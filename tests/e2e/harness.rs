@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use hickory_resolver::proto::op::{Edns, Message, Query, DEFAULT_MAX_PAYLOAD_LEN};
+use hickory_resolver::proto::rr::{Name, RecordType};
 use serde_json::Value;
 
 /// Where the binaries under test are.
@@ -118,6 +120,8 @@ pub struct RigOptions {
     pub config_extra: String,
     /// Extra arguments for ss7sim (e.g. `--max-asps 2`).
     pub exchange_extra: Vec<String>,
+    /// The address tandem's SIP listens on (None: 127.0.0.1), e.g. `::1`.
+    pub sip_ip: Option<std::net::IpAddr>,
 }
 
 impl Default for RigOptions {
@@ -132,6 +136,7 @@ impl Default for RigOptions {
             dialplan_extra: String::new(),
             config_extra: String::new(),
             exchange_extra: Vec::new(),
+            sip_ip: None,
         }
     }
 }
@@ -158,7 +163,10 @@ impl Rig {
         let sctp_port = free_port(false);
         let udp_tandem = free_port(false);
         let udp_exchange = free_port(false);
-        let sip: SocketAddr = format!("127.0.0.1:{sip_port}").parse().unwrap();
+        let sip_ip = options
+            .sip_ip
+            .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+        let sip = SocketAddr::new(sip_ip, sip_port);
         let stats = dir.path().join("ss7sim-stats.json");
         let log = dir.path().join("events.sqlite");
         let dialplan_line = match &options.dialplan {
@@ -395,6 +403,18 @@ cic_last = 31
         calls: u32,
         extra: &[&str],
     ) -> Command {
+        self.sipp_command_to(self.sip, scenario, service, calls, extra)
+    }
+
+    /// [`Rig::sipp_command`] sending to `target` (a relay in front of tandem) instead of tandem itself.
+    pub fn sipp_command_to(
+        &self,
+        target: SocketAddr,
+        scenario: &str,
+        service: &str,
+        calls: u32,
+        extra: &[&str],
+    ) -> Command {
         let local_port = free_port(false);
         let mut command = Command::new("sipp");
         command
@@ -423,7 +443,7 @@ cic_last = 31
             .arg("-error_file")
             .arg(self.dir.path().join(format!("sipp-{scenario}-errors.log")))
             .args(extra)
-            .arg(self.sip.to_string())
+            .arg(target.to_string())
             .current_dir(self.dir.path())
             .stdin(Stdio::null());
         command
@@ -612,4 +632,87 @@ pub fn wait_child(child: &mut std::process::Child, timeout: Duration) -> Option<
     let _ = child.kill();
     let _ = child.wait();
     None
+}
+
+/// NSD serving zones on a loopback port (UDP and TCP); stopped on drop.
+pub struct ZoneServer {
+    child: Child,
+    /// The UDP and TCP port it answers on.
+    pub port: u16,
+}
+
+impl Drop for ZoneServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts NSD serving one zone (zone-file text) for `origin`, with its files in `dir`; returns once it answers.
+pub fn serve_zone(dir: &Path, origin: &str, zone: &str) -> ZoneServer {
+    serve_zones(dir, &[(origin, Some(zone))])
+}
+
+/// NSD on a free loopback port serving `zones`: (origin, zone file text); `None` names a zone whose file is
+/// missing, which NSD answers with SERVFAIL.
+pub fn serve_zones(dir: &Path, zones: &[(&str, Option<&str>)]) -> ZoneServer {
+    let port = free_port(true);
+    let d = dir.display();
+    let mut config = format!(
+        "server:\n  ip-address: 127.0.0.1@{port}\n  port: {port}\n  username: \"\"\n  chroot: \"\"\n  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  xfrdir: \"{d}\"\n  zonelistfile: \"{d}/zone.list\"\n  logfile: \"{d}/nsd.log\"\n  server-count: 1\n  verbosity: 2\nremote-control:\n  control-enable: no\n"
+    );
+    for (origin, text) in zones {
+        let file = dir.join(format!("{origin}.zone"));
+        if let Some(text) = text {
+            std::fs::write(&file, text).expect("zone file");
+        }
+        config.push_str(&format!(
+            "zone:\n  name: {origin}\n  zonefile: \"{}\"\n",
+            file.display()
+        ));
+    }
+    let config_path = dir.join("nsd.conf");
+    std::fs::write(&config_path, config).expect("nsd.conf");
+    let child = Command::new("nsd")
+        .arg("-d")
+        .arg("-c")
+        .arg(&config_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nsd (is the nsd package installed?)");
+    let nsd = ZoneServer { child, port };
+    // Ready when it answers anything (SERVFAIL included) for the first zone.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while dns_udp_query(port, zones[0].0).is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "nsd did not answer: {}",
+            std::fs::read_to_string(dir.join("nsd.log")).unwrap_or_default()
+        );
+    }
+    nsd
+}
+
+/// One NAPTR query over UDP offering the EDNS0 payload size hickory-resolver offers (1232 octets); the
+/// response, if one came within 100 ms.
+pub fn dns_udp_query(port: u16, domain: &str) -> Option<Message> {
+    let socket = UdpSocket::bind("127.0.0.1:0").ok()?;
+    socket
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .ok()?;
+    let mut query = Message::query();
+    query.add_query(Query::query(
+        Name::from_ascii(domain).ok()?,
+        RecordType::NAPTR,
+    ));
+    let mut edns = Edns::new();
+    edns.set_max_payload(DEFAULT_MAX_PAYLOAD_LEN);
+    query.edns = Some(edns);
+    socket
+        .send_to(&query.to_vec().ok()?, ("127.0.0.1", port))
+        .ok()?;
+    let mut buffer = [0u8; 4096];
+    let length = socket.recv(&mut buffer).ok()?;
+    Message::from_vec(buffer.get(..length)?).ok()
 }

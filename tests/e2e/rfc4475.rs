@@ -1,5 +1,5 @@
 //! The RFC 4475 torture messages sent to a running tandem over real UDP and TCP sockets, each checked against
-//! the verdict table in `tests/data/rfc4475/verdicts.toml`.
+//! the verdict table in `tests/data/rfc4475/verdicts.toml`. `run_corpus` also serves the RFC 5118 (IPv6) run.
 //!
 //! The messages name foreign hosts (Via, Contact, Route), so the test re-runs itself inside a private network
 //! namespace (`unshare -n`, loopback up) where nothing can leave the machine. Responses over UDP must reach the
@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -34,43 +34,59 @@ struct Verdicts {
 
 #[test]
 fn rfc4475_messages_over_udp_and_tcp_in_a_private_namespace() {
-    if std::env::var_os(IN_NETNS).is_none() {
-        let exe = std::env::current_exe().expect("test binary path");
-        let output = Command::new("unshare")
-            .args(["--net", "--map-root-user", "--", "sh", "-c"])
-            .arg("ip link set lo up && exec \"$0\" \"$@\"")
-            .arg(exe)
-            .args([
-                "--exact",
-                "rfc4475::rfc4475_messages_over_udp_and_tcp_in_a_private_namespace",
-                "--nocapture",
-            ])
-            .env(IN_NETNS, "1")
-            .output()
-            .expect("run unshare (util-linux)");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(
-            output.status.success() && text.contains("1 passed"),
-            "the test inside the namespace failed:\n{text}"
-        );
+    if rerun_in_namespace("rfc4475::rfc4475_messages_over_udp_and_tcp_in_a_private_namespace") {
         return;
     }
-    let table = std::fs::read_to_string(repo().join("tests/data/rfc4475/verdicts.toml")).unwrap();
+    run_corpus("rfc4475", 49, IpAddr::from([127, 0, 0, 1]));
+}
+
+/// Outside the namespace: runs the test `name` again inside a private network namespace (loopback up) and
+/// checks it passed there; returns true. Inside: returns false, and the caller runs the test.
+pub(crate) fn rerun_in_namespace(name: &str) -> bool {
+    if std::env::var_os(IN_NETNS).is_some() {
+        return false;
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    let output = Command::new("unshare")
+        .args(["--net", "--map-root-user", "--", "sh", "-c"])
+        .arg("ip link set lo up && exec \"$0\" \"$@\"")
+        .arg(exe)
+        .args(["--exact", name, "--nocapture"])
+        .env(IN_NETNS, "1")
+        .output()
+        .expect("run unshare (util-linux)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success() && text.contains("1 passed"),
+        "the test inside the namespace failed:\n{text}"
+    );
+    true
+}
+
+/// Sends every message of `tests/data/{rfc}` to a tandem listening on `ip` over UDP and TCP and checks each
+/// first response against the corpus's verdict table, and where each UDP response went.
+pub(crate) fn run_corpus(rfc: &str, count: usize, ip: IpAddr) {
+    let dir = repo().join("tests/data").join(rfc);
+    let table = std::fs::read_to_string(dir.join("verdicts.toml")).unwrap();
     let cases = toml::from_str::<Verdicts>(&table).unwrap().case;
-    assert_eq!(cases.len(), 49);
+    assert_eq!(cases.len(), count);
     // RFC 4475 reuses branch values across messages (unkscm and novelsc, cparam01 and cparam02, ...), and
     // the same bytes go over UDP and then TCP: a message sent while the server transaction of an earlier
     // one with the same key lives is a retransmission (RFC 3261 §17.2.3). A short T1 makes Timers H and J
     // (64·T1) end those transactions quickly, and the test waits them out between such messages.
     let mut rig = Rig::start(RigOptions {
         sip_extra: format!("t1_ms = {T1_MS}\n"),
+        sip_ip: Some(ip),
         ..RigOptions::default()
     });
-    let mut listeners = Listeners::default();
+    let mut listeners = Listeners {
+        ip,
+        by_port: BTreeMap::new(),
+    };
     let mut wrong = Vec::new();
     let mut last_sent: BTreeMap<String, Instant> = BTreeMap::new();
     let mut wait_out = |data: &[u8]| {
@@ -82,7 +98,7 @@ fn rfc4475_messages_over_udp_and_tcp_in_a_private_namespace() {
         last_sent.insert(key, Instant::now());
     };
     for case in &cases {
-        let data = std::fs::read(repo().join("tests/data/rfc4475").join(&case.file)).unwrap();
+        let data = std::fs::read(dir.join(&case.file)).unwrap();
         wait_out(&data);
         let udp = udp_verdict(&mut listeners, rig.sip, &data);
         wait_out(&data);
@@ -104,7 +120,7 @@ fn rfc4475_messages_over_udp_and_tcp_in_a_private_namespace() {
     }
     assert!(
         wrong.is_empty(),
-        "RFC 4475 verdicts differ:\n{}\n{}",
+        "{rfc} verdicts differ:\n{}\n{}",
         wrong.join("\n"),
         rig.logs()
     );
@@ -112,15 +128,15 @@ fn rfc4475_messages_over_udp_and_tcp_in_a_private_namespace() {
 }
 
 /// UDP sockets bound to the Via sent-by ports the messages name, on loopback.
-#[derive(Default)]
 struct Listeners {
+    ip: IpAddr,
     by_port: BTreeMap<u16, UdpSocket>,
 }
 
 impl Listeners {
     fn on(&mut self, port: u16) -> &UdpSocket {
         self.by_port.entry(port).or_insert_with(|| {
-            let socket = UdpSocket::bind(("127.0.0.1", port)).expect("bind a Via port");
+            let socket = UdpSocket::bind((self.ip, port)).expect("bind a Via port");
             socket.set_nonblocking(true).unwrap();
             socket
         })
@@ -181,6 +197,17 @@ fn transaction_key(data: &[u8]) -> String {
 
 /// What identifies this message's responses among others arriving on a shared port: its Call-ID, else its
 /// top Via branch.
+fn cseq_of(data: &[u8]) -> String {
+    let text = String::from_utf8_lossy(data);
+    let head = text.split("\r\n\r\n").next().unwrap_or_default();
+    head.split("\r\n")
+        .skip(1)
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("cseq"))
+        .map(|(_, value)| value.trim().to_string())
+        .unwrap_or_default()
+}
+
 fn key_of(data: &[u8]) -> String {
     let text = String::from_utf8_lossy(data);
     let head = text.split("\r\n\r\n").next().unwrap_or_default();
@@ -206,13 +233,16 @@ fn status_of(text: &str) -> Option<String> {
 
 /// Sends the message as one datagram; returns the first response status, or "none".
 fn udp_verdict(listeners: &mut Listeners, tandem: SocketAddr, data: &[u8]) -> String {
-    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let sender = UdpSocket::bind((listeners.ip, 0)).unwrap();
     sender.set_nonblocking(true).unwrap();
     let sender_port = sender.local_addr().unwrap().port();
     let (via_port, rport) = top_via(data);
     let expected_port = if rport { sender_port } else { via_port };
     listeners.on(via_port);
     let key = key_of(data);
+    // RFC 5118 reuses one Call-ID in several messages: a late final response to an earlier INVITE must not
+    // count for the next message, so the CSeq must match too.
+    let cseq = cseq_of(data);
     sender.send_to(data, tandem).unwrap();
     // A response arrives within milliseconds on loopback; "none" needs a quiet period to be believed.
     let deadline = Instant::now() + Duration::from_millis(700);
@@ -226,7 +256,9 @@ fn udp_verdict(listeners: &mut Listeners, tandem: SocketAddr, data: &[u8]) -> St
                 let Some(status) = status_of(&text) else {
                     continue;
                 };
-                if !key.is_empty() && !text.contains(&key) {
+                if !key.is_empty() && !text.contains(&key)
+                    || !cseq.is_empty() && !text.contains(&cseq)
+                {
                     continue;
                 }
                 assert_eq!(from, tandem, "response not from tandem's socket");

@@ -1,5 +1,6 @@
-//! Malformed input, determinism, the RFC 4475 torture corpus (with the verdicts in
-//! `tests/data/rfc4475/verdicts.toml`), hardening limits and fuzzing with proptest.
+//! Malformed input, determinism, the RFC 4475 and RFC 5118 (IPv6) torture corpora (with the verdicts in
+//! `tests/data/rfc4475/verdicts.toml` and `tests/data/rfc5118/verdicts.toml`), hardening limits and fuzzing
+//! with proptest.
 
 use proptest::prelude::*;
 
@@ -81,7 +82,7 @@ fn same_seed_same_output() {
     assert_eq!(run(), run());
 }
 
-/// One row of `tests/data/rfc4475/verdicts.toml`.
+/// One row of `tests/data/rfc4475/verdicts.toml` or `tests/data/rfc5118/verdicts.toml`.
 #[derive(Debug, serde::Deserialize)]
 struct Case {
     file: String,
@@ -95,12 +96,12 @@ struct Verdicts {
     case: Vec<Case>,
 }
 
-fn rfc4475_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rfc4475")
+fn corpus_dir(rfc: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/{rfc}"))
 }
 
-fn verdicts() -> Vec<Case> {
-    let text = std::fs::read_to_string(rfc4475_dir().join("verdicts.toml")).unwrap();
+fn verdicts(rfc: &str) -> Vec<Case> {
+    let text = std::fs::read_to_string(corpus_dir(rfc).join("verdicts.toml")).unwrap();
     toml::from_str::<Verdicts>(&text).unwrap().case
 }
 
@@ -123,16 +124,17 @@ fn verdict_of(ep: &mut Endpoint) -> (String, bool) {
     (first, offered)
 }
 
-#[test]
-fn rfc4475_torture_messages_get_the_rfc_verdict() {
-    let cases = verdicts();
-    assert_eq!(cases.len(), 49, "every RFC 4475 message has a verdict");
+/// Feeds every message of a corpus from `peer`, as one datagram and framed from a stream; returns the
+/// differences from its verdict table.
+fn corpus_differences(rfc: &str, count: usize, peer: &str) -> Vec<String> {
+    let cases = verdicts(rfc);
+    assert_eq!(cases.len(), count, "every {rfc} message has a verdict");
     let mut wrong = Vec::new();
     for case in &cases {
-        let data = std::fs::read(rfc4475_dir().join(&case.file)).unwrap();
+        let data = std::fs::read(corpus_dir(rfc).join(&case.file)).unwrap();
         // As one datagram.
         let mut ep = endpoint();
-        ep.handle_datagram(TransportKind::Udp, addr(PEER), &data, 0);
+        ep.handle_datagram(TransportKind::Udp, addr(peer), &data, 0);
         let (udp, offered) = verdict_of(&mut ep);
         if udp != case.udp || offered != (case.udp == "100") {
             wrong.push(format!(
@@ -147,7 +149,7 @@ fn rfc4475_torture_messages_get_the_rfc_verdict() {
             Err(_) => "close".to_string(),
             Ok(messages) => {
                 for message in &messages {
-                    ep.handle_datagram(TransportKind::Tcp, addr(PEER), message, 0);
+                    ep.handle_datagram(TransportKind::Tcp, addr(peer), message, 0);
                 }
                 verdict_of(&mut ep).0
             }
@@ -160,9 +162,26 @@ fn rfc4475_torture_messages_get_the_rfc_verdict() {
             ));
         }
     }
+    wrong
+}
+
+#[test]
+fn rfc4475_torture_messages_get_the_rfc_verdict() {
+    let wrong = corpus_differences("rfc4475", 49, PEER);
     assert!(
         wrong.is_empty(),
         "RFC 4475 verdicts differ:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn rfc5118_ipv6_torture_messages_get_the_rfc_verdict() {
+    // From an IPv6 peer, as the RFC's messages would arrive.
+    let wrong = corpus_differences("rfc5118", 12, "[2001:db8::9:1]:5060");
+    assert!(
+        wrong.is_empty(),
+        "RFC 5118 verdicts differ:\n{}",
         wrong.join("\n")
     );
 }
