@@ -157,6 +157,15 @@ fn validate(v: &Validator<'_>, config: &Config) -> Result<(), ConfigError> {
             return Err(v.error(Table("sip"), key, "must be above 0".into()));
         }
     }
+    let outgoing = &config.sip_outgoing;
+    if outgoing.min_se < 90 {
+        let why = "RFC 4028 §4: at least 90".into();
+        return Err(v.error(Table("sip_outgoing"), "min_se", why));
+    }
+    if outgoing.session_expires != 0 && outgoing.session_expires < outgoing.min_se {
+        let why = "0 (off) or at least min_se".into();
+        return Err(v.error(Table("sip_outgoing"), "session_expires", why));
+    }
     if config.event_log.batch_size == 0 {
         return Err(v.error(Table("event_log"), "batch_size", "must be above 0".into()));
     }

@@ -434,6 +434,8 @@ fn events_transport(transport: crate::sip::TransportKind) -> SipTransport {
     }
 }
 
+#[cfg(test)]
+mod b2bua_tests;
 pub(crate) mod destination;
 #[cfg(test)]
 mod routing_tests;

@@ -418,7 +418,17 @@ impl Gateway {
         self.start_routing(number, view);
     }
 
-    pub(crate) fn send_invite(&mut self, number: u64, uri: &str, calling: &str, restricted: bool) {
+    /// Sends the INVITE of a call toward a SIP target. ISUP-originated calls offer tandem's media
+    /// (`relayed: None`); SIP→SIP calls carry the caller's offer and the whitelisted headers (`relayed`), and the
+    /// new leg is the call's outgoing one.
+    pub(crate) fn send_invite(
+        &mut self,
+        number: u64,
+        uri: &str,
+        calling: &str,
+        restricted: bool,
+        relayed: Option<super::b2bua::Relayed>,
+    ) {
         let Some(destination) = crate::sip::socket_addr_of_uri(uri) else {
             self.log(
                 LogLevel::Error,
@@ -428,8 +438,17 @@ impl Gateway {
         };
         let local = self.config.sip.listen;
         let media = &self.config.media;
-        let offer = Sdp::offer(media.rtp_address, media.rtp_port, number);
-        let mut extra_headers = Vec::new();
+        let (body, mut extra_headers) = match relayed {
+            Some(relayed) => (relayed.body, relayed.headers),
+            None => {
+                let offer = Sdp::offer(media.rtp_address, media.rtp_port, number);
+                let body = (
+                    "application/sdp".to_string(),
+                    offer.to_string().into_bytes(),
+                );
+                (Some(body), Vec::new())
+            }
+        };
         let from_uri = if restricted {
             extra_headers.push(("Privacy".to_string(), "id".to_string()));
             extra_headers.push((
@@ -450,17 +469,19 @@ impl Gateway {
             from_display: None,
             to_uri: uri.to_string(),
             extra_headers,
-            body: Some((
-                "application/sdp".to_string(),
-                offer.to_string().into_bytes(),
-            )),
+            body,
         };
         let now = self.now;
         match self.sip.invite(request, now) {
             Ok(leg) => {
                 self.legs.insert(leg, number);
                 if let Some(call) = self.calls.get_mut(&number) {
-                    call.leg = Some(leg);
+                    if call.origin == Origin::Sip {
+                        call.out_leg = Some(leg);
+                        call.out_done = false;
+                    } else {
+                        call.leg = Some(leg);
+                    }
                 }
                 self.set_call_state(
                     number,
