@@ -344,3 +344,77 @@ fn cancel_from_the_caller_cancels_the_called_leg_and_bye_from_the_callee_reaches
     let report = replay(&bench.log).expect("replays");
     assert!(report.first.is_none(), "{:?}", report.first);
 }
+
+/// `callee_response` with extra header lines inserted before the body.
+fn with_headers(response: &str, lines: &str) -> String {
+    response.replacen(
+        "Reason: Q.850;cause=17\r\n",
+        &format!("Reason: Q.850;cause=17\r\n{lines}"),
+        1,
+    )
+}
+
+#[test]
+fn reliable_provisionals_are_pracked_in_their_early_dialog_and_a_late_fork_is_released() {
+    let mut bench = bench(&[]);
+    bench.sip(&caller_invite("t5"));
+    let invite = bench.sent_to(TARGET).into_iter().next().expect("INVITE");
+    assert!(header(&invite, "Supported").contains("100rel"), "{invite}");
+    assert!(
+        header(&invite, "Session-Expires").starts_with("1800"),
+        "{invite}"
+    );
+    let reliable = with_headers(
+        &callee_response(&invite, "183 Session Progress", "forkA", Some(CALLEE_SDP)),
+        "Require: 100rel\r\nRSeq: 7\r\n",
+    );
+    bench.sip_from(TARGET, &reliable);
+    // A retransmission is neither PRACKed again nor relayed again.
+    bench.sip_from(TARGET, &reliable);
+    let pracks: Vec<String> = bench
+        .sent_to("127.0.0.1:5098")
+        .into_iter()
+        .filter(|m| m.starts_with("PRACK "))
+        .collect();
+    assert_eq!(pracks.len(), 1, "{:?}", bench.sent_to(TARGET));
+    assert_eq!(header(&pracks[0], "RAck"), "7 1 INVITE");
+    assert!(header(&pracks[0], "To").ends_with("tag=forkA"));
+    assert!(
+        pracks[0].starts_with("PRACK sip:bob@10.7.7.7:5098"),
+        "to the early dialog's target: {}",
+        pracks[0]
+    );
+    let relayed = bench
+        .sent_to("127.0.0.1:5099")
+        .into_iter()
+        .filter(|m| m.starts_with("SIP/2.0 183"))
+        .count();
+    assert_eq!(relayed, 1);
+    // The second fork rings, the first answers; then a late 200 from the second is ACKed and released.
+    bench.sip_from(
+        TARGET,
+        &callee_response(&invite, "180 Ringing", "forkB", None),
+    );
+    bench.sip_from(
+        TARGET,
+        &callee_response(&invite, "200 OK", "forkA", Some(CALLEE_SDP)),
+    );
+    bench.sip_from(
+        TARGET,
+        &callee_response(&invite, "200 OK", "forkB", Some(CALLEE_SDP)),
+    );
+    let out = bench.sent_to(TARGET);
+    let acks: Vec<&String> = out.iter().filter(|m| m.starts_with("ACK ")).collect();
+    assert_eq!(acks.len(), 2, "{out:?}");
+    assert!(header(acks[0], "CSeq") == "1 ACK" && header(acks[0], "To").ends_with("forkA"));
+    let byes: Vec<&String> = out.iter().filter(|m| m.starts_with("BYE ")).collect();
+    assert_eq!(byes.len(), 1, "{out:?}");
+    assert!(header(byes[0], "To").ends_with("tag=forkB"), "{}", byes[0]);
+    // The winning dialog's next request is above the PRACK's CSeq (2).
+    let oks = bench
+        .sent_to("127.0.0.1:5099")
+        .into_iter()
+        .filter(|m| m.starts_with("SIP/2.0 200") && m.contains("INVITE"))
+        .count();
+    assert_eq!(oks, 1, "one 200 relayed to the caller");
+}

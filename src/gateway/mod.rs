@@ -98,6 +98,9 @@ impl Gateway {
             },
             rate_limit_per_source: config.sip.rate_limit_per_source,
             min_session_expires_s: config.sip.min_session_expires,
+            uac_100rel: config.sip_outgoing.prack,
+            uac_session_expires_s: config.sip_outgoing.session_expires,
+            uac_min_se_s: config.sip_outgoing.min_se,
             ..EndpointConfig::new(config.sip.listen)
         });
         let enum_cache = EnumCache::new(

@@ -45,6 +45,12 @@ pub struct EndpointConfig {
     pub rate_limit_per_source: u32,
     /// RFC 4028 Min-SE in seconds: smaller session intervals are refused with 422.
     pub min_session_expires_s: u32,
+    /// Our INVITEs offer 100rel and PRACK reliable provisionals (RFC 3262 §4).
+    pub uac_100rel: bool,
+    /// RFC 4028 Session-Expires our INVITEs offer, in seconds (0: none).
+    pub uac_session_expires_s: u32,
+    /// RFC 4028 Min-SE our INVITEs carry with it.
+    pub uac_min_se_s: u32,
 }
 
 impl EndpointConfig {
@@ -60,6 +66,9 @@ impl EndpointConfig {
             limits: message::ParseLimits::default(),
             rate_limit_per_source: 0,
             min_session_expires_s: 90,
+            uac_100rel: false,
+            uac_session_expires_s: 0,
+            uac_min_se_s: 90,
         }
     }
 }
@@ -272,6 +281,8 @@ pub(super) struct Leg {
     pub(super) session_deadline: Option<u64>,
     /// RFC 3262 state when the caller uses 100rel.
     pub(super) reliable: Option<super::reliable::Reliable>,
+    /// Outgoing legs: early dialogs, PRACKs and our session refreshes.
+    pub(super) uac: super::uac_extensions::UacExtensions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,6 +290,8 @@ pub(super) enum Purpose {
     Invite,
     Bye,
     Cancel,
+    /// Our session refresh (RFC 4028 UPDATE).
+    Refresh,
     Other,
 }
 
@@ -577,6 +590,8 @@ impl Endpoint {
                 TerminationReason::SessionExpired,
                 "session timer expired",
             );
+        } else if l.uac.refresh_at.is_some_and(|at| at <= now_ms) {
+            self.send_refresh(leg, now_ms);
         } else if let Some(data) = l.reliable.as_mut().and_then(|r| r.on_timer(now_ms)) {
             // RFC 3262 §3: the reliable provisional again, until PRACK.
             let (transport, to) = (l.transport, l.response_to);
@@ -629,6 +644,7 @@ fn leg_deadline(leg: &Leg) -> Option<u64> {
         leg.ack_deadline,
         leg.cancel_deadline,
         leg.session_deadline,
+        leg.uac.refresh_at,
         leg.reliable.as_ref().and_then(|r| r.deadline()),
     ]
     .into_iter()

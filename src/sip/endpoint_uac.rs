@@ -58,9 +58,14 @@ impl Endpoint {
             .and_then(|b| b.header("CSeq", "1 INVITE"))
             .and_then(|b| b.header("Contact", &self.contact(req.transport)))
             .and_then(|b| b.header("User-Agent", &self.cfg.user_agent))
-            .and_then(|b| b.header("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS"))
+            .and_then(|b| b.header("Allow", super::endpoint_uas::ALLOW))
             .map_err(header_error)?;
-        for (name, value) in &req.extra_headers {
+        let extensions = super::uac_extensions::invite_headers(
+            self.cfg.uac_100rel,
+            self.cfg.uac_session_expires_s,
+            self.cfg.uac_min_se_s,
+        );
+        for (name, value) in extensions.iter().chain(&req.extra_headers) {
             builder = builder.header(name, value).map_err(header_error)?;
         }
         let request = builder
@@ -107,6 +112,7 @@ impl Endpoint {
                 session_interval_s: None,
                 session_deadline: None,
                 reliable: None,
+                uac: Default::default(),
             },
         );
         self.transitions.push_back(Transition {
@@ -246,7 +252,7 @@ impl Endpoint {
         }
     }
 
-    fn start_client_tx(
+    pub(super) fn start_client_tx(
         &mut self,
         request: &message::Request,
         leg: Option<LegId>,
@@ -343,6 +349,10 @@ impl Endpoint {
             (Purpose::Bye, TxEvent::Response(r), _) if r.status() >= 200 => {
                 self.terminate_leg(leg, TerminationReason::ByeCompleted, "BYE answered")
             }
+            (Purpose::Refresh, TxEvent::Response(r), _) if r.status() >= 200 => {
+                self.refresh_answered(leg, Some(r.status()), now_ms)
+            }
+            (Purpose::Refresh, TxEvent::Timeout, _) => self.refresh_answered(leg, None, now_ms),
             (Purpose::Bye, TxEvent::Timeout, _) => {
                 self.terminate_leg(leg, TerminationReason::ByeCompleted, "BYE timed out")
             }
@@ -371,7 +381,7 @@ impl Endpoint {
                 if state == LegState::Calling {
                     self.set_leg_state(leg, LegState::Proceeding, "provisional received");
                 }
-                if status > 100 {
+                if status > 100 && self.early_response(leg, &response, now_ms) {
                     self.events.push_back(SipEvent::Provisional {
                         leg,
                         status,
@@ -450,8 +460,12 @@ impl Endpoint {
             Some(_) => true,
             None => false,
         };
+        let cseq = l.invite.cseq().map(|(n, _)| n).unwrap_or(1);
+        let local_cseq = self.confirmed_cseq(leg, &remote_tag, cseq);
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
         let invite = &l.invite;
-        let cseq = invite.cseq().map(|(n, _)| n).unwrap_or(1);
         let mut route_set = response.record_route();
         route_set.reverse();
         let id = DialogId {
@@ -465,7 +479,7 @@ impl Endpoint {
             invite.to().map(|t| t.uri).unwrap_or_default(),
             response.contacts().first(),
             &route_set,
-            cseq,
+            local_cseq,
             l.peer,
         );
         let ack = dialog.request(&Method::Ack, cseq, &via, max_forwards, &user_agent);
@@ -497,6 +511,7 @@ impl Endpoint {
             self.terminate_leg(leg, TerminationReason::Cancelled, "answered after CANCEL");
             return;
         }
+        self.start_uac_session_timer(leg, response, now_ms);
         self.events.push_back(SipEvent::Answered {
             leg,
             sdp,

@@ -358,6 +358,7 @@ impl Endpoint {
                 session_interval_s: None,
                 session_deadline: None,
                 reliable,
+                uac: Default::default(),
             },
         );
         self.transitions.push_back(Transition {

@@ -24,6 +24,7 @@ mod reliable;
 pub mod sdp;
 mod session_timer;
 mod transaction;
+mod uac_extensions;
 
 #[cfg(test)]
 mod tests;

@@ -19,7 +19,11 @@ pub(crate) struct SessionExpires {
 
 /// The request's Session-Expires (compact form `x` included), if present and well-formed.
 pub(crate) fn session_expires(request: &Request) -> Option<SessionExpires> {
-    let value = request.header("Session-Expires")?;
+    parse_session_expires(&request.header("Session-Expires")?)
+}
+
+/// A Session-Expires value: `delta-seconds *(;param)`, with the `refresher` parameter lowercased.
+pub(crate) fn parse_session_expires(value: &str) -> Option<SessionExpires> {
     let mut parts = value.split(';');
     let interval_s = parts.next()?.trim().parse().ok()?;
     let refresher = parts.find_map(|p| {

@@ -75,7 +75,7 @@ fn route(view) {{
 }
 
 /// Waits for a child; `Some(success)` if it exited in time, `None` (after killing it) otherwise.
-fn wait_child(child: &mut std::process::Child, timeout: Duration) -> Option<bool> {
+pub(crate) fn wait_child(child: &mut std::process::Child, timeout: Duration) -> Option<bool> {
     let deadline = std::time::Instant::now() + timeout;
     while std::time::Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {
