@@ -319,6 +319,12 @@ pub struct Endpoint {
     /// scanning them on every input dominated the gateway's time.
     pub(super) tx_deadlines: std::collections::BTreeSet<(u64, u64)>,
     pub(super) tx_filed: HashMap<u64, u64>,
+    /// Legs by their next deadline, like the transactions: scanning every leg on each input (to answer
+    /// `poll_timeout`) was most of tandem's time at 1,500 SIP→SIP calls/s. `dirty_legs` lists the legs
+    /// touched since the index was last brought up to date ([`Endpoint::refile_legs`]).
+    pub(super) leg_deadlines: std::collections::BTreeSet<(u64, LegId)>,
+    pub(super) leg_filed: HashMap<LegId, u64>,
+    pub(super) dirty_legs: Vec<LegId>,
     pub(super) next_tx: u64,
     pub(super) server_index: HashMap<TxKey, u64>,
     pub(super) client_index: HashMap<TxKey, u64>,
@@ -342,6 +348,9 @@ impl Endpoint {
             txs: BTreeMap::new(),
             tx_deadlines: std::collections::BTreeSet::new(),
             tx_filed: HashMap::new(),
+            leg_deadlines: std::collections::BTreeSet::new(),
+            leg_filed: HashMap::new(),
+            dirty_legs: Vec::new(),
             next_tx: 1,
             server_index: HashMap::new(),
             client_index: HashMap::new(),
@@ -370,6 +379,11 @@ impl Endpoint {
         data: &[u8],
         now_ms: u64,
     ) {
+        self.datagram(transport, from, data, now_ms);
+        self.refile_legs();
+    }
+
+    fn datagram(&mut self, transport: TransportKind, from: SocketAddr, data: &[u8], now_ms: u64) {
         // Responses are not limited: they only match transactions we started.
         if !data.starts_with(b"SIP/") {
             match self.limiter.check(from.ip(), now_ms) {
@@ -409,6 +423,7 @@ impl Endpoint {
         // Bounded: each round removes or pushes a due deadline; zero-length timers (reliable
         // transports) become due in the same call.
         for _ in 0..10_000 {
+            self.refile_legs();
             let due_tx = self
                 .tx_deadlines
                 .first()
@@ -426,13 +441,27 @@ impl Endpoint {
                 continue;
             }
             let due_leg = self
-                .legs
-                .iter()
-                .find(|(_, l)| leg_deadline(l).is_some_and(|at| at <= now_ms))
-                .map(|(id, _)| *id);
+                .leg_deadlines
+                .first()
+                .filter(|(at, _)| *at <= now_ms)
+                .map(|(_, id)| *id);
             match due_leg {
                 Some(leg) => self.fire_leg_timer(leg, now_ms),
                 None => break,
+            }
+        }
+        self.refile_legs();
+    }
+
+    /// Files every leg touched since the last call under its current next deadline (or removes it).
+    pub(super) fn refile_legs(&mut self) {
+        for leg in std::mem::take(&mut self.dirty_legs) {
+            if let Some(at) = self.leg_filed.remove(&leg) {
+                self.leg_deadlines.remove(&(at, leg));
+            }
+            if let Some(at) = self.legs.get(&leg).and_then(leg_deadline) {
+                self.leg_deadlines.insert((at, leg));
+                self.leg_filed.insert(leg, at);
             }
         }
     }
@@ -440,7 +469,7 @@ impl Endpoint {
     /// The earliest instant `handle_timeout` must be called at.
     pub fn poll_timeout(&self) -> Option<u64> {
         let tx = self.tx_deadlines.first().map(|(at, _)| *at);
-        let leg = self.legs.values().filter_map(leg_deadline).min();
+        let leg = self.leg_deadlines.first().map(|(at, _)| *at);
         match (tx, leg) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -484,7 +513,7 @@ impl Endpoint {
     /// The one door for leg state changes: records the transition; a terminated leg is removed
     /// together with its dialog index entry.
     pub(super) fn set_leg_state(&mut self, leg: LegId, to: LegState, reason: &str) {
-        let Some(entry) = self.legs.get_mut(&leg) else {
+        let Some(entry) = touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return;
         };
         let from = entry.state;
@@ -577,7 +606,7 @@ impl Endpoint {
     }
 
     fn fire_leg_timer(&mut self, leg: LegId, now_ms: u64) {
-        let Some(l) = self.legs.get_mut(&leg) else {
+        let Some(l) = touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return;
         };
         if l.session_deadline.is_some_and(|at| at <= now_ms) {
@@ -636,6 +665,16 @@ impl Endpoint {
             TransportKind::Tcp => format!("<sip:{};transport=tcp>", self.cfg.local_addr),
         }
     }
+}
+
+/// The leg, for a change: noted in `dirty` so that its deadline is filed again (see `Endpoint::refile_legs`).
+pub(super) fn touch<'a>(
+    dirty: &mut Vec<LegId>,
+    legs: &'a mut BTreeMap<LegId, Leg>,
+    leg: LegId,
+) -> Option<&'a mut Leg> {
+    dirty.push(leg);
+    legs.get_mut(&leg)
 }
 
 fn leg_deadline(leg: &Leg) -> Option<u64> {

@@ -36,6 +36,12 @@ impl Endpoint {
     /// Send an INVITE toward a SIP target; returns the new leg. Timer A/B run in the client
     /// transaction; a 2xx is acknowledged automatically through the dialog's route set.
     pub fn invite(&mut self, req: OutgoingInvite, now_ms: u64) -> Result<LegId, SipError> {
+        let result = self.start_invite(req, now_ms);
+        self.refile_legs();
+        result
+    }
+
+    fn start_invite(&mut self, req: OutgoingInvite, now_ms: u64) -> Result<LegId, SipError> {
         let call_id = format!("{}@{}", self.ids.token(), self.cfg.local_addr.ip());
         let local_tag = self.ids.token();
         let via = self.new_via(req.transport);
@@ -86,6 +92,7 @@ impl Endpoint {
         })?;
         let leg = LegId(self.next_leg);
         self.next_leg += 1;
+        self.dirty_legs.push(leg);
         self.legs.insert(
             leg,
             Leg {
@@ -139,7 +146,14 @@ impl Endpoint {
     /// `LegTerminated { Cancelled }` (487, or a 2xx that is then ACKed and released with BYE),
     /// or `TransactionTimeout` when nothing final arrives within 64·T1.
     pub fn cancel(&mut self, leg: LegId, now_ms: u64) -> Result<(), SipError> {
-        let l = self.legs.get_mut(&leg).ok_or(SipError::UnknownLeg(leg))?;
+        let result = self.cancel_leg(leg, now_ms);
+        self.refile_legs();
+        result
+    }
+
+    fn cancel_leg(&mut self, leg: LegId, now_ms: u64) -> Result<(), SipError> {
+        let l = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg)
+            .ok_or(SipError::UnknownLeg(leg))?;
         match (l.role, l.state) {
             (Role::Uac, LegState::Cancelling) => return Ok(()),
             (Role::Uac, LegState::Calling | LegState::Proceeding) => {}
@@ -155,7 +169,7 @@ impl Endpoint {
     }
 
     fn send_cancel(&mut self, leg: LegId, now_ms: u64) {
-        let Some(l) = self.legs.get_mut(&leg) else {
+        let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return;
         };
         if l.cancel_sent {
@@ -200,7 +214,14 @@ impl Endpoint {
     /// sent once the ACK arrives (or the ACK times out). The leg ends with
     /// `LegTerminated { ByeCompleted }`.
     pub fn bye(&mut self, leg: LegId, now_ms: u64) -> Result<(), SipError> {
-        let l = self.legs.get_mut(&leg).ok_or(SipError::UnknownLeg(leg))?;
+        let result = self.bye_leg(leg, now_ms);
+        self.refile_legs();
+        result
+    }
+
+    fn bye_leg(&mut self, leg: LegId, now_ms: u64) -> Result<(), SipError> {
+        let l = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg)
+            .ok_or(SipError::UnknownLeg(leg))?;
         match (l.role, l.state) {
             (Role::Uac, LegState::Calling | LegState::Proceeding | LegState::Cancelling) => {
                 self.cancel(leg, now_ms)
@@ -224,7 +245,7 @@ impl Endpoint {
             None => return,
         };
         let (max_forwards, user_agent) = (self.cfg.max_forwards, self.cfg.user_agent.clone());
-        let Some(l) = self.legs.get_mut(&leg) else {
+        let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return;
         };
         let Some(dialog) = l.dialog.as_mut() else {
@@ -361,7 +382,7 @@ impl Endpoint {
     }
 
     fn invite_response(&mut self, leg: LegId, response: Response, now_ms: u64) {
-        let Some(l) = self.legs.get_mut(&leg) else {
+        let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return;
         };
         let status = response.status();
@@ -445,7 +466,7 @@ impl Endpoint {
             None => return,
         };
         let (max_forwards, user_agent) = (self.cfg.max_forwards, self.cfg.user_agent.clone());
-        let Some(l) = self.legs.get_mut(&leg) else {
+        let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return;
         };
         let remote_tag = response.to().and_then(|t| t.tag).unwrap_or_default();
@@ -462,7 +483,7 @@ impl Endpoint {
         };
         let cseq = l.invite.cseq().map(|(n, _)| n).unwrap_or(1);
         let local_cseq = self.confirmed_cseq(leg, &remote_tag, cseq);
-        let Some(l) = self.legs.get_mut(&leg) else {
+        let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return;
         };
         let invite = &l.invite;

@@ -5,8 +5,8 @@
 //! the session would expire (§10) and the leg ends with `TerminationReason::SessionExpired`, which the
 //! interworking turns into a release with the SIP-timeout cause of the trunk's table.
 //!
-//! A caller asking `refresher=uas`, or not listing `timer` in Supported, gets no session timer: tandem does
-//! not send refreshes itself yet.
+//! A caller asking `refresher=uas`, or not listing `timer` in Supported, gets no session timer on the incoming
+//! leg. On the INVITEs tandem sends, the callee chooses and tandem refreshes when asked (`uac_extensions.rs`).
 
 use super::message::Request;
 

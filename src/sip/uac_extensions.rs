@@ -81,7 +81,7 @@ impl Endpoint {
             None => return false,
         };
         let (max_forwards, user_agent) = (self.cfg.max_forwards, self.cfg.user_agent.clone());
-        let Some(l) = self.legs.get_mut(&leg) else {
+        let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return false;
         };
         let invite_cseq = l.invite.cseq().map(|(n, _)| n).unwrap_or(1);
@@ -154,7 +154,7 @@ impl Endpoint {
         else {
             return;
         };
-        let Some(l) = self.legs.get_mut(&leg) else {
+        let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return;
         };
         let interval = se.interval_s.max(1);
@@ -173,7 +173,7 @@ impl Endpoint {
             None => return,
         };
         let (max_forwards, user_agent) = (self.cfg.max_forwards, self.cfg.user_agent.clone());
-        let Some(l) = self.legs.get_mut(&leg) else {
+        let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return;
         };
         let interval = l
