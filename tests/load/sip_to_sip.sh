@@ -47,7 +47,7 @@ start=$(date +%s.%N)
 set +e
 $(pin "$sipp_cpu") sipp -sf "$repo/tests/sipp/${UAC_SCENARIO:-uac_basic.xml}" -s 4930123456 -i 127.0.0.1 -p "$uac" -mp "$(free_port)" \
     -m "$calls" -r "$rate" -l 100000 -d "$hold" -nostdin -timeout 600s -timeout_error \
-    -trace_stat -stf stats.csv -trace_rtt -rtt_freq 1 "127.0.0.1:$sip" >sipp.out 2>&1
+    -trace_stat -stf stats.csv -trace_rtt -rtt_freq 1 -trace_err "127.0.0.1:$sip" >sipp.out 2>&1
 status=$?
 set -e
 end=$(date +%s.%N)
