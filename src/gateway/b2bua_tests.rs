@@ -418,3 +418,40 @@ fn reliable_provisionals_are_pracked_in_their_early_dialog_and_a_late_fork_is_re
         .count();
     assert_eq!(oks, 1, "one 200 relayed to the caller");
 }
+
+#[test]
+fn an_update_in_an_early_dialog_of_the_outgoing_leg_is_answered() {
+    let mut bench = bench(&[]);
+    bench.sip(&caller_invite("t6"));
+    let invite = bench.sent_to(TARGET).into_iter().next().expect("INVITE");
+    bench.sip_from(
+        TARGET,
+        &callee_response(&invite, "180 Ringing", "early6", None),
+    );
+    let offer = CALLEE_SDP.replace(
+        "a=rtpmap:8 PCMA/8000\r\n",
+        "a=rtpmap:8 PCMA/8000\r\na=sendonly\r\n",
+    );
+    let update = callee_request("UPDATE", &invite, "early6", 5).replace(
+        "Content-Length: 0\r\n\r\n",
+        &format!(
+            "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{offer}",
+            offer.len()
+        ),
+    );
+    bench.sip_from(TARGET, &update);
+    let answer = bench
+        .sent_to(TARGET)
+        .into_iter()
+        .find(|m| m.starts_with("SIP/2.0 ") && header(m, "CSeq") == "5 UPDATE")
+        .expect("the UPDATE answered");
+    assert!(answer.starts_with("SIP/2.0 200"), "{answer}");
+    assert!(answer.contains("a=recvonly"), "{answer}");
+    // An UPDATE naming no dialog at all still gets 481.
+    let stray = callee_request("UPDATE", &invite, "nosuchtag", 6);
+    bench.sip_from(TARGET, &stray);
+    assert!(bench
+        .sent_to(TARGET)
+        .iter()
+        .any(|m| m.starts_with("SIP/2.0 481") && header(m, "CSeq") == "6 UPDATE"));
+}

@@ -144,7 +144,8 @@ impl Endpoint {
                 self.on_prack(transport, response_to, &request, now_ms)
             }
             Method::Known(ref name) if name == "UPDATE" || name == "INFO" => {
-                match self.dialog_of(&request) {
+                let early = || (name == "UPDATE").then(|| self.early_uac_leg_of(&request));
+                match self.dialog_of(&request).or_else(|| early().flatten()) {
                     Some(leg) => {
                         self.on_update_or_info(leg, transport, response_to, &request, now_ms)
                     }

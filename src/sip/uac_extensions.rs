@@ -3,13 +3,16 @@
 //! refresher, BYE when the peer's refresh does not come), and the early dialogs of a forked INVITE
 //! (RFC 3261 §12.1.2, §13.2.2.4: each 18x with a new To-tag is an early dialog of its own, PRACKed in it).
 //!
+//! An UPDATE the callee sends inside one of these early dialogs (RFC 3311 §5.1) is answered like one in a
+//! confirmed dialog (`endpoint_dialog.rs`).
+//!
 //! Offered per `[sip_outgoing]` (`prack`, `session_expires`, `min_se`). Not done: a 422 to our INVITE is not
 //! retried with a larger interval; the refresh is always an UPDATE (RFC 4028 §9 prefers it), so a peer that
-//! does not allow UPDATE lets the session lapse; no UPDATE is sent inside an early dialog.
+//! does not allow UPDATE lets the session lapse; tandem sends no UPDATE of its own inside an early dialog.
 
 use super::dialog::{Dialog, DialogId};
-use super::endpoint::{Endpoint, Purpose, TerminationReason};
-use super::message::{self, Method, Response};
+use super::endpoint::{Endpoint, Purpose, Role, TerminationReason};
+use super::message::{self, Method, Request, Response};
 use super::session_timer;
 use super::LegId;
 
@@ -131,6 +134,24 @@ impl Endpoint {
             );
         }
         true
+    }
+
+    /// The outgoing leg whose early dialog an incoming request names: our From-tag as its To-tag, and the
+    /// To-tag of one of the leg's provisional responses as its From-tag.
+    pub(super) fn early_uac_leg_of(&self, request: &Request) -> Option<LegId> {
+        let call_id = request.call_id()?;
+        let ours = request.to()?.tag?;
+        let theirs = request.from()?.tag?;
+        self.legs
+            .iter()
+            .find(|(_, l)| {
+                l.role == Role::Uac
+                    && l.dialog.is_none()
+                    && l.local_tag == ours
+                    && l.uac.early.iter().any(|e| e.remote_tag == theirs)
+                    && l.invite.call_id().as_deref() == Some(call_id.as_str())
+            })
+            .map(|(id, _)| *id)
     }
 
     /// Our next CSeq in the dialog the 2xx confirms: above any PRACK sent in its early dialog.
