@@ -247,6 +247,16 @@ fn validate(v: &Validator<'_>, config: &Config) -> Result<(), ConfigError> {
         ));
     }
     validate_sip_users(v, &config.sip)?;
+    let outgoing = &config.sip_outgoing;
+    // RFC 4028 §4 says at least 90; smaller values are allowed so that tests need not wait minutes.
+    if outgoing.min_se == 0 {
+        let why = "must be above 0".into();
+        return Err(v.error(Table("sip_outgoing"), "min_se", why));
+    }
+    if outgoing.session_expires != 0 && outgoing.session_expires < outgoing.min_se {
+        let why = "0 (off) or at least min_se".into();
+        return Err(v.error(Table("sip_outgoing"), "session_expires", why));
+    }
     if config.event_log.batch_size == 0 {
         return Err(v.error(Table("event_log"), "batch_size", "must be above 0".into()));
     }

@@ -39,6 +39,8 @@ pub struct Config {
     pub seed: Option<u64>,
     /// SIP side.
     pub sip: SipConfig,
+    /// Outgoing INVITE legs (SIP targets of ISUP and SIP calls): extensions offered, headers relayed.
+    pub sip_outgoing: SipOutgoingConfig,
     /// Media (RTP) side.
     pub media: MediaConfig,
     /// Event log store.
@@ -106,6 +108,32 @@ pub struct SipConfig {
     pub dns_servers: Vec<SocketAddr>,
     /// Time allowed for one RFC 3263 lookup, in milliseconds; a timeout is a failed answer.
     pub dns_timeout_ms: u64,
+}
+
+/// `[sip_outgoing]`: what tandem offers on the INVITEs it sends (RFC 3262, RFC 4028) and which headers of an
+/// incoming INVITE a SIP→SIP call carries over (everything else stays on its leg: topology hiding).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SipOutgoingConfig {
+    /// Offer `Supported: 100rel` and PRACK reliable provisionals (RFC 3262 §4).
+    pub prack: bool,
+    /// RFC 4028 Session-Expires offered, in seconds; 0 offers no session timer.
+    pub session_expires: u32,
+    /// RFC 4028 Min-SE sent with the offer, in seconds.
+    pub min_se: u32,
+    /// Header names of an incoming INVITE copied onto the outgoing one in SIP→SIP calls (case-insensitive).
+    pub relay_headers: Vec<String>,
+}
+
+impl Default for SipOutgoingConfig {
+    fn default() -> Self {
+        SipOutgoingConfig {
+            prack: true,
+            session_expires: 1800,
+            min_se: 90,
+            relay_headers: Vec::new(),
+        }
+    }
 }
 
 /// `[media]`.
@@ -526,6 +554,7 @@ impl Default for Config {
         Config {
             seed: None,
             sip: SipConfig::default(),
+            sip_outgoing: SipOutgoingConfig::default(),
             media: MediaConfig::default(),
             event_log: EventLogConfig::default(),
             dialplan: DialplanConfig::default(),

@@ -174,6 +174,9 @@ impl Drop for EventWriter {
     }
 }
 
+/// How often the writer looks for more events while it gathers a batch.
+const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(2);
+
 fn write_loop(
     mut connection: Connection,
     path: &Path,
@@ -204,14 +207,19 @@ fn write_loop(
             if batch.len() >= options.batch_size {
                 break;
             }
-            let now = std::time::Instant::now();
-            if now >= deadline {
-                break;
-            }
-            match receiver.recv_timeout(deadline - now) {
+            // Poll rather than block: a receiver parked in `recv_timeout` makes every `append` wake this thread
+            // (a futex call and two context switches per event, a fifth of tandem's time under load); polling
+            // every 2 ms lets the core's sends go through without waking anyone.
+            match receiver.try_recv() {
                 Ok(command) => next = Some(command),
-                Err(mpsc::RecvTimeoutError::Timeout) => break,
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err(mpsc::TryRecvError::Empty) => {
+                    let now = std::time::Instant::now();
+                    if now >= deadline {
+                        break;
+                    }
+                    std::thread::sleep((deadline - now).min(POLL_INTERVAL));
+                }
+                Err(mpsc::TryRecvError::Disconnected) => {
                     closed = true;
                     break;
                 }

@@ -116,6 +116,9 @@ impl Gateway {
                 max_contacts: config.sip.max_contacts,
             },
             peers: config.sip.keepalive_peers(),
+            uac_100rel: config.sip_outgoing.prack,
+            uac_session_expires_s: config.sip_outgoing.session_expires,
+            uac_min_se_s: config.sip_outgoing.min_se,
             ..EndpointConfig::new(config.sip.listen)
         });
         let enum_cache = EnumCache::new(
@@ -509,6 +512,8 @@ fn events_transport(transport: crate::sip::TransportKind) -> SipTransport {
     }
 }
 
+#[cfg(test)]
+mod b2bua_tests;
 pub(crate) mod destination;
 #[cfg(test)]
 mod failover_tests;

@@ -63,8 +63,12 @@ pub struct Call {
     pub origin: Origin,
     /// Current state.
     pub state: CallState,
-    /// The SIP leg, once there is one.
+    /// The SIP leg, once there is one (for SIP-originated calls, the incoming one).
     pub leg: Option<LegId>,
+    /// SIP→SIP calls: the outgoing leg toward the dialplan's SIP target (a dialog of its own: B2BUA).
+    pub out_leg: Option<LegId>,
+    /// The outgoing SIP leg needs nothing more (or there never was one).
+    pub out_done: bool,
     /// Index of the trunk group, once chosen.
     pub trunk: Option<usize>,
     /// The circuit, once seized.
@@ -97,6 +101,8 @@ impl Call {
             origin,
             state: CallState::Routing,
             leg: None,
+            out_leg: None,
+            out_done: true,
             trunk: None,
             cic: None,
             sip_done: false,
@@ -132,14 +138,14 @@ impl Gateway {
         let Some(call) = self.calls.get(&number) else {
             return;
         };
-        if !(call.sip_done && call.isup_done) {
+        if !(call.sip_done && call.isup_done && call.out_done) {
             return;
         }
         let from = call.state.name();
         let call = call.clone();
         self.calls.remove(&number);
         self.forget_targets(number);
-        if let Some(leg) = call.leg {
+        for leg in [call.leg, call.out_leg].into_iter().flatten() {
             self.legs.remove(&leg);
         }
         if let (Some(trunk), Some(cic)) = (call.trunk, call.cic) {

@@ -431,6 +431,8 @@ impl Gateway {
 
     /// Sends the INVITE for `uri` to one resolved target (see `sip_targets` for the choice) or to a registered
     /// binding's flow. A destination that is a configured peer found down by the keep-alive is skipped.
+    /// ISUP-originated calls offer tandem's media (`relayed: None`); SIP→SIP calls carry the caller's offer and
+    /// the whitelisted headers (`relayed`), and the new leg is the call's outgoing one.
     pub(crate) fn send_invite_to(
         &mut self,
         number: u64,
@@ -439,6 +441,7 @@ impl Gateway {
         transport: TransportKind,
         calling: &str,
         restricted: bool,
+        relayed: Option<super::b2bua::Relayed>,
     ) {
         if let Some(peer) = self.sip.peer_down(destination) {
             self.log(
@@ -449,8 +452,17 @@ impl Gateway {
         }
         let local = self.config.sip.listen;
         let media = &self.config.media;
-        let offer = Sdp::offer(media.rtp_address, media.rtp_port, number);
-        let mut extra_headers = Vec::new();
+        let (body, mut extra_headers) = match relayed {
+            Some(relayed) => (relayed.body, relayed.headers),
+            None => {
+                let offer = Sdp::offer(media.rtp_address, media.rtp_port, number);
+                let body = (
+                    "application/sdp".to_string(),
+                    offer.to_string().into_bytes(),
+                );
+                (Some(body), Vec::new())
+            }
+        };
         let from_uri = if restricted {
             extra_headers.push(("Privacy".to_string(), "id".to_string()));
             extra_headers.push((
@@ -471,17 +483,19 @@ impl Gateway {
             from_display: None,
             to_uri: uri.to_string(),
             extra_headers,
-            body: Some((
-                "application/sdp".to_string(),
-                offer.to_string().into_bytes(),
-            )),
+            body,
         };
         let now = self.now;
         match self.sip.invite(request, now) {
             Ok(leg) => {
                 self.legs.insert(leg, number);
                 if let Some(call) = self.calls.get_mut(&number) {
-                    call.leg = Some(leg);
+                    if call.origin == Origin::Sip {
+                        call.out_leg = Some(leg);
+                        call.out_done = false;
+                    } else {
+                        call.leg = Some(leg);
+                    }
                 }
                 self.set_call_state(
                     number,

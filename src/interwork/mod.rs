@@ -12,6 +12,7 @@ pub(crate) mod iam;
 pub mod numbers;
 pub mod tables;
 
+mod b2bua;
 mod isup_side;
 mod routing;
 

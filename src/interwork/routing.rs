@@ -250,9 +250,12 @@ impl Gateway {
                 };
                 self.send_iam(number, &trunk, &chosen, &invite);
             }
-            (Origin::Sip, Route::Sip { uri, .. }) => {
-                self.log(LogLevel::Error, format!("dialplan routed a SIP call to SIP ({uri}); tandem routes SIP calls to trunks only"));
-                self.route_failed(number, ReleaseReason::NoRoute);
+            (Origin::Sip, Route::Sip { uri, calling, .. }) => {
+                let Some(invite) = invite else {
+                    return self.end_call(number, ReleaseReason::NoRoute, "no INVITE");
+                };
+                let calling = calling.unwrap_or(view.calling);
+                self.start_b2bua(number, &uri, &calling, &invite);
             }
             (
                 Origin::Isup,
@@ -260,7 +263,7 @@ impl Gateway {
                 Route::Sip { uri, calling, .. },
             ) => {
                 let calling = calling.unwrap_or(view.calling);
-                self.send_invite(number, &uri, &calling, view.presentation_restricted);
+                self.send_invite(number, &uri, &calling, view.presentation_restricted, None);
             }
             (Origin::Isup, Route::User { user, calling }) => {
                 let calling = calling.unwrap_or(view.calling);
@@ -283,6 +286,7 @@ impl Gateway {
                             transport,
                             &calling,
                             view.presentation_restricted,
+                            None,
                         );
                     }
                     None => self.user_not_registered(number, &user),

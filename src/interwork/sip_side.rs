@@ -33,9 +33,9 @@ pub(crate) struct IncomingInvite {
     from_user: Option<String>,
     pai_user: Option<String>,
     privacy: Option<String>,
-    sdp: Option<Sdp>,
+    pub(crate) sdp: Option<Sdp>,
     isup_body: Option<Vec<u8>>,
-    headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
     /// The called number came from an encapsulated IAM (SIP-I).
     pub(crate) encapsulated_called: bool,
     /// The calling number came from an encapsulated IAM (SIP-I).
@@ -93,6 +93,9 @@ impl IncomingInvite {
 impl Gateway {
     /// Dispatches one event of the SIP endpoint.
     pub(crate) fn handle_sip_event(&mut self, event: SipEvent) {
+        let Some(event) = self.b2bua_event(event) else {
+            return;
+        };
         match event {
             invite @ SipEvent::IncomingInvite { .. } => {
                 self.incoming_invite(IncomingInvite::from_event(invite))

@@ -22,6 +22,8 @@ struct CallTargets {
     uri: String,
     calling: String,
     restricted: bool,
+    /// A SIP→SIP call's offer and headers, sent to whichever target is tried.
+    relayed: Option<super::b2bua::Relayed>,
     resolution: Resolution,
     /// Targets already tried (an index into the resolution's list).
     tried: usize,
@@ -51,7 +53,14 @@ impl SipTargets {
 
 impl Gateway {
     /// Resolves `uri` and sends the INVITE to its first target (at once for an IP-literal host).
-    pub(crate) fn send_invite(&mut self, number: u64, uri: &str, calling: &str, restricted: bool) {
+    pub(crate) fn send_invite(
+        &mut self,
+        number: u64,
+        uri: &str,
+        calling: &str,
+        restricted: bool,
+        relayed: Option<super::b2bua::Relayed>,
+    ) {
         let seed = self.sip_targets.seeds.next_u64();
         let resolution = match Resolution::new(uri, seed) {
             Ok(resolution) => resolution,
@@ -66,6 +75,7 @@ impl Gateway {
                 uri: uri.to_string(),
                 calling: calling.to_string(),
                 restricted,
+                relayed,
                 resolution,
                 tried: 0,
             },
@@ -165,17 +175,26 @@ impl Gateway {
         let Some(target) = targets.resolution.targets().get(index).copied() else {
             return;
         };
-        let (uri, calling, restricted) = (
+        let (uri, calling, restricted, relayed) = (
             targets.uri.clone(),
             targets.calling.clone(),
             targets.restricted,
+            targets.relayed.clone(),
         );
         let transport = match target.transport {
             Transport::Tcp => TransportKind::Tcp,
             Transport::Udp => TransportKind::Udp,
             Transport::Tls => TransportKind::Tls,
         };
-        self.send_invite_to(number, &uri, target.addr, transport, &calling, restricted);
+        self.send_invite_to(
+            number,
+            &uri,
+            target.addr,
+            transport,
+            &calling,
+            restricted,
+            relayed,
+        );
     }
 
     /// After the outgoing INVITE failed with a timeout, a 503 or a transport error: tries the next target of the
@@ -190,15 +209,18 @@ impl Gateway {
             .targets()
             .iter()
             .skip(targets.tried)
-            .any(|target| {
-                target.transport != Transport::Tls && target.addr.is_ipv4() == listen.is_ipv4()
-            });
+            .any(|target| target.addr.is_ipv4() == listen.is_ipv4());
         if !more {
             self.sip_targets.calls.remove(&number);
             return false;
         }
         if let Some(call) = self.calls.get_mut(&number) {
-            if let Some(leg) = call.leg.take() {
+            // A SIP→SIP call's failed target was its outgoing leg; an ISUP call has only the one.
+            let failed = match call.origin {
+                super::call::Origin::Sip => call.out_leg.take(),
+                super::call::Origin::Isup => call.leg.take(),
+            };
+            if let Some(leg) = failed {
                 self.legs.remove(&leg);
             }
         }

@@ -87,13 +87,26 @@ impl Dialog {
         max_forwards: u8,
         user_agent: &str,
     ) -> Result<Request, BuildError> {
+        self.request_with(method, cseq, via, max_forwards, user_agent, &[])
+    }
+
+    /// As [`Dialog::request`], with extra headers (e.g. `RAck` on PRACK, `Session-Expires` on a refresh).
+    pub fn request_with(
+        &self,
+        method: &Method,
+        cseq: u32,
+        via: &str,
+        max_forwards: u8,
+        user_agent: &str,
+        extra: &[(String, String)],
+    ) -> Result<Request, BuildError> {
         let mut builder = RequestBuilder::new(method, &self.remote_target)?
             .header("Via", via)?
             .header("Max-Forwards", &max_forwards.to_string())?;
         for route in &self.route_set {
             builder = builder.header("Route", &format!("<{route}>"))?;
         }
-        builder
+        builder = builder
             .header(
                 "From",
                 &format!("<{}>;tag={}", self.local_uri, self.id.local_tag),
@@ -104,8 +117,11 @@ impl Dialog {
             )?
             .header("Call-ID", &self.id.call_id)?
             .header("CSeq", &format!("{cseq} {}", method.as_str()))?
-            .header("User-Agent", user_agent)?
-            .finish(None)
+            .header("User-Agent", user_agent)?;
+        for (name, value) in extra {
+            builder = builder.header(name, value)?;
+        }
+        builder.finish(None)
     }
 }
 

@@ -63,6 +63,12 @@ pub struct EndpointConfig {
     pub registrar: super::registrar::RegistrarConfig,
     /// Peers pinged with OPTIONS.
     pub peers: Vec<super::peers::PeerConfig>,
+    /// Our INVITEs offer 100rel and PRACK reliable provisionals (RFC 3262 §4).
+    pub uac_100rel: bool,
+    /// RFC 4028 Session-Expires our INVITEs offer, in seconds (0: none).
+    pub uac_session_expires_s: u32,
+    /// RFC 4028 Min-SE our INVITEs carry with it.
+    pub uac_min_se_s: u32,
 }
 
 impl EndpointConfig {
@@ -89,6 +95,9 @@ impl EndpointConfig {
             trusted_peers: Vec::new(),
             registrar: super::registrar::RegistrarConfig::default(),
             peers: Vec::new(),
+            uac_100rel: false,
+            uac_session_expires_s: 0,
+            uac_min_se_s: 90,
         }
     }
 }
@@ -319,6 +328,8 @@ pub(super) struct Leg {
     pub(super) session_deadline: Option<u64>,
     /// RFC 3262 state when the caller uses 100rel.
     pub(super) reliable: Option<super::reliable::Reliable>,
+    /// Outgoing legs: early dialogs, PRACKs and our session refreshes.
+    pub(super) uac: super::uac_extensions::UacExtensions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,6 +339,8 @@ pub(super) enum Purpose {
     Cancel,
     /// An OPTIONS ping to the peer with this index.
     KeepAlive(usize),
+    /// Our session refresh (RFC 4028 UPDATE).
+    Refresh,
     Other,
 }
 
@@ -355,6 +368,12 @@ pub struct Endpoint {
     /// scanning them on every input dominated the gateway's time.
     pub(super) tx_deadlines: std::collections::BTreeSet<(u64, u64)>,
     pub(super) tx_filed: HashMap<u64, u64>,
+    /// Legs by their next deadline, like the transactions: scanning every leg on each input (to answer
+    /// `poll_timeout`) was most of tandem's time at 1,500 SIP→SIP calls/s. `dirty_legs` lists the legs
+    /// touched since the index was last brought up to date ([`Endpoint::refile_legs`]).
+    pub(super) leg_deadlines: std::collections::BTreeSet<(u64, LegId)>,
+    pub(super) leg_filed: HashMap<LegId, u64>,
+    pub(super) dirty_legs: Vec<LegId>,
     pub(super) next_tx: u64,
     pub(super) server_index: HashMap<TxKey, u64>,
     pub(super) client_index: HashMap<TxKey, u64>,
@@ -395,6 +414,9 @@ impl Endpoint {
             txs: BTreeMap::new(),
             tx_deadlines: std::collections::BTreeSet::new(),
             tx_filed: HashMap::new(),
+            leg_deadlines: std::collections::BTreeSet::new(),
+            leg_filed: HashMap::new(),
+            dirty_legs: Vec::new(),
             next_tx: 1,
             server_index: HashMap::new(),
             client_index: HashMap::new(),
@@ -423,6 +445,11 @@ impl Endpoint {
         data: &[u8],
         now_ms: u64,
     ) {
+        self.datagram(transport, from, data, now_ms);
+        self.refile_legs();
+    }
+
+    fn datagram(&mut self, transport: TransportKind, from: SocketAddr, data: &[u8], now_ms: u64) {
         // Responses are not limited: they only match transactions we started.
         if !data.starts_with(b"SIP/") {
             match self.limiter.check(from.ip(), now_ms) {
@@ -462,6 +489,7 @@ impl Endpoint {
         // Bounded: each round removes or pushes a due deadline; zero-length timers (reliable
         // transports) become due in the same call.
         for _ in 0..10_000 {
+            self.refile_legs();
             let due_tx = self
                 .tx_deadlines
                 .first()
@@ -479,22 +507,36 @@ impl Endpoint {
                 continue;
             }
             let due_leg = self
-                .legs
-                .iter()
-                .find(|(_, l)| leg_deadline(l).is_some_and(|at| at <= now_ms))
-                .map(|(id, _)| *id);
+                .leg_deadlines
+                .first()
+                .filter(|(at, _)| *at <= now_ms)
+                .map(|(_, id)| *id);
             match due_leg {
                 Some(leg) => self.fire_leg_timer(leg, now_ms),
                 None => break,
             }
         }
         self.registrar_and_peer_timers(now_ms);
+        self.refile_legs();
+    }
+
+    /// Files every leg touched since the last call under its current next deadline (or removes it).
+    pub(super) fn refile_legs(&mut self) {
+        for leg in std::mem::take(&mut self.dirty_legs) {
+            if let Some(at) = self.leg_filed.remove(&leg) {
+                self.leg_deadlines.remove(&(at, leg));
+            }
+            if let Some(at) = self.legs.get(&leg).and_then(leg_deadline) {
+                self.leg_deadlines.insert((at, leg));
+                self.leg_filed.insert(leg, at);
+            }
+        }
     }
 
     /// The earliest instant `handle_timeout` must be called at.
     pub fn poll_timeout(&self) -> Option<u64> {
         let tx = self.tx_deadlines.first().map(|(at, _)| *at);
-        let leg = self.legs.values().filter_map(leg_deadline).min();
+        let leg = self.leg_deadlines.first().map(|(at, _)| *at);
         [tx, leg, self.registrar_and_peer_deadline()]
             .into_iter()
             .flatten()
@@ -540,7 +582,7 @@ impl Endpoint {
     /// The one door for leg state changes: records the transition; a terminated leg is removed
     /// together with its dialog index entry.
     pub(super) fn set_leg_state(&mut self, leg: LegId, to: LegState, reason: &str) {
-        let Some(entry) = self.legs.get_mut(&leg) else {
+        let Some(entry) = touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return;
         };
         let from = entry.state;
@@ -633,7 +675,7 @@ impl Endpoint {
     }
 
     fn fire_leg_timer(&mut self, leg: LegId, now_ms: u64) {
-        let Some(l) = self.legs.get_mut(&leg) else {
+        let Some(l) = touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return;
         };
         if l.session_deadline.is_some_and(|at| at <= now_ms) {
@@ -646,6 +688,8 @@ impl Endpoint {
                 TerminationReason::SessionExpired,
                 "session timer expired",
             );
+        } else if l.uac.refresh_at.is_some_and(|at| at <= now_ms) {
+            self.send_refresh(leg, now_ms);
         } else if let Some(data) = l.reliable.as_mut().and_then(|r| r.on_timer(now_ms)) {
             // RFC 3262 §3: the reliable provisional again, until PRACK.
             let (transport, to) = (l.transport, l.response_to);
@@ -706,12 +750,23 @@ impl Endpoint {
     }
 }
 
+/// The leg, for a change: noted in `dirty` so that its deadline is filed again (see `Endpoint::refile_legs`).
+pub(super) fn touch<'a>(
+    dirty: &mut Vec<LegId>,
+    legs: &'a mut BTreeMap<LegId, Leg>,
+    leg: LegId,
+) -> Option<&'a mut Leg> {
+    dirty.push(leg);
+    legs.get_mut(&leg)
+}
+
 fn leg_deadline(leg: &Leg) -> Option<u64> {
     [
         leg.retransmit_at,
         leg.ack_deadline,
         leg.cancel_deadline,
         leg.session_deadline,
+        leg.uac.refresh_at,
         leg.reliable.as_ref().and_then(|r| r.deadline()),
     ]
     .into_iter()

@@ -58,7 +58,7 @@ impl Endpoint {
         };
         let sent = self.reply_in_tx(transport, response_to, request, reply, now_ms);
         let t1 = self.cfg.timer_t1_ms;
-        let Some(l) = self.legs.get_mut(&leg) else {
+        let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return;
         };
         l.final_2xx = sent;
@@ -107,7 +107,10 @@ impl Endpoint {
         };
         let sent = self.reply_in_tx(transport, response_to, request, reply, now_ms);
         // The UPDATE's answer is our current description from now on.
-        if let (Some(l), Some(sent)) = (self.legs.get_mut(&leg), sent) {
+        if let (Some(l), Some(sent)) = (
+            super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg),
+            sent,
+        ) {
             if l.final_2xx.is_some() {
                 l.final_2xx = Some(sent);
             }
@@ -123,7 +126,7 @@ impl Endpoint {
         now_ms: u64,
     ) -> Vec<(String, String)> {
         let min_se = self.cfg.min_session_expires_s;
-        let Some(l) = self.legs.get_mut(&leg) else {
+        let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return Vec::new();
         };
         let Some(current) = l.session_interval_s else {

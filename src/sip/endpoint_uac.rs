@@ -36,6 +36,12 @@ impl Endpoint {
     /// Send an INVITE toward a SIP target; returns the new leg. Timer A/B run in the client
     /// transaction; a 2xx is acknowledged automatically through the dialog's route set.
     pub fn invite(&mut self, req: OutgoingInvite, now_ms: u64) -> Result<LegId, SipError> {
+        let result = self.start_invite(req, now_ms);
+        self.refile_legs();
+        result
+    }
+
+    fn start_invite(&mut self, req: OutgoingInvite, now_ms: u64) -> Result<LegId, SipError> {
         let call_id = format!("{}@{}", self.ids.token(), self.cfg.local_addr.ip());
         let local_tag = self.ids.token();
         let via = self.new_via(req.transport);
@@ -58,9 +64,14 @@ impl Endpoint {
             .and_then(|b| b.header("CSeq", "1 INVITE"))
             .and_then(|b| b.header("Contact", &self.contact(req.transport)))
             .and_then(|b| b.header("User-Agent", &self.cfg.user_agent))
-            .and_then(|b| b.header("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS"))
+            .and_then(|b| b.header("Allow", super::endpoint_uas::ALLOW))
             .map_err(header_error)?;
-        for (name, value) in &req.extra_headers {
+        let extensions = super::uac_extensions::invite_headers(
+            self.cfg.uac_100rel,
+            self.cfg.uac_session_expires_s,
+            self.cfg.uac_min_se_s,
+        );
+        for (name, value) in extensions.iter().chain(&req.extra_headers) {
             builder = builder.header(name, value).map_err(header_error)?;
         }
         let request = builder
@@ -81,6 +92,7 @@ impl Endpoint {
         })?;
         let leg = LegId(self.next_leg);
         self.next_leg += 1;
+        self.dirty_legs.push(leg);
         self.legs.insert(
             leg,
             Leg {
@@ -107,6 +119,7 @@ impl Endpoint {
                 session_interval_s: None,
                 session_deadline: None,
                 reliable: None,
+                uac: Default::default(),
             },
         );
         self.transitions.push_back(Transition {
@@ -133,7 +146,14 @@ impl Endpoint {
     /// `LegTerminated { Cancelled }` (487, or a 2xx that is then ACKed and released with BYE),
     /// or `TransactionTimeout` when nothing final arrives within 64·T1.
     pub fn cancel(&mut self, leg: LegId, now_ms: u64) -> Result<(), SipError> {
-        let l = self.legs.get_mut(&leg).ok_or(SipError::UnknownLeg(leg))?;
+        let result = self.cancel_leg(leg, now_ms);
+        self.refile_legs();
+        result
+    }
+
+    fn cancel_leg(&mut self, leg: LegId, now_ms: u64) -> Result<(), SipError> {
+        let l = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg)
+            .ok_or(SipError::UnknownLeg(leg))?;
         match (l.role, l.state) {
             (Role::Uac, LegState::Cancelling) => return Ok(()),
             (Role::Uac, LegState::Calling | LegState::Proceeding) => {}
@@ -149,7 +169,7 @@ impl Endpoint {
     }
 
     fn send_cancel(&mut self, leg: LegId, now_ms: u64) {
-        let Some(l) = self.legs.get_mut(&leg) else {
+        let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return;
         };
         if l.cancel_sent {
@@ -194,7 +214,14 @@ impl Endpoint {
     /// sent once the ACK arrives (or the ACK times out). The leg ends with
     /// `LegTerminated { ByeCompleted }`.
     pub fn bye(&mut self, leg: LegId, now_ms: u64) -> Result<(), SipError> {
-        let l = self.legs.get_mut(&leg).ok_or(SipError::UnknownLeg(leg))?;
+        let result = self.bye_leg(leg, now_ms);
+        self.refile_legs();
+        result
+    }
+
+    fn bye_leg(&mut self, leg: LegId, now_ms: u64) -> Result<(), SipError> {
+        let l = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg)
+            .ok_or(SipError::UnknownLeg(leg))?;
         match (l.role, l.state) {
             (Role::Uac, LegState::Calling | LegState::Proceeding | LegState::Cancelling) => {
                 self.cancel(leg, now_ms)
@@ -218,7 +245,7 @@ impl Endpoint {
             None => return,
         };
         let (max_forwards, user_agent) = (self.cfg.max_forwards, self.cfg.user_agent.clone());
-        let Some(l) = self.legs.get_mut(&leg) else {
+        let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return;
         };
         let Some(dialog) = l.dialog.as_mut() else {
@@ -351,6 +378,10 @@ impl Endpoint {
             (Purpose::Bye, TxEvent::Response(r), _) if r.status() >= 200 => {
                 self.terminate_leg(leg, TerminationReason::ByeCompleted, "BYE answered")
             }
+            (Purpose::Refresh, TxEvent::Response(r), _) if r.status() >= 200 => {
+                self.refresh_answered(leg, Some(r.status()), now_ms)
+            }
+            (Purpose::Refresh, TxEvent::Timeout, _) => self.refresh_answered(leg, None, now_ms),
             (Purpose::Bye, TxEvent::Timeout, _) => {
                 self.terminate_leg(leg, TerminationReason::ByeCompleted, "BYE timed out")
             }
@@ -359,7 +390,7 @@ impl Endpoint {
     }
 
     fn invite_response(&mut self, leg: LegId, response: Response, now_ms: u64) {
-        let Some(l) = self.legs.get_mut(&leg) else {
+        let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return;
         };
         let status = response.status();
@@ -379,7 +410,7 @@ impl Endpoint {
                 if state == LegState::Calling {
                     self.set_leg_state(leg, LegState::Proceeding, "provisional received");
                 }
-                if status > 100 {
+                if status > 100 && self.early_response(leg, &response, now_ms) {
                     self.events.push_back(SipEvent::Provisional {
                         leg,
                         status,
@@ -443,7 +474,7 @@ impl Endpoint {
             None => return,
         };
         let (max_forwards, user_agent) = (self.cfg.max_forwards, self.cfg.user_agent.clone());
-        let Some(l) = self.legs.get_mut(&leg) else {
+        let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return;
         };
         let remote_tag = response.to().and_then(|t| t.tag).unwrap_or_default();
@@ -458,8 +489,12 @@ impl Endpoint {
             Some(_) => true,
             None => false,
         };
+        let cseq = l.invite.cseq().map(|(n, _)| n).unwrap_or(1);
+        let local_cseq = self.confirmed_cseq(leg, &remote_tag, cseq);
+        let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) else {
+            return;
+        };
         let invite = &l.invite;
-        let cseq = invite.cseq().map(|(n, _)| n).unwrap_or(1);
         let mut route_set = response.record_route();
         route_set.reverse();
         let id = DialogId {
@@ -473,7 +508,7 @@ impl Endpoint {
             invite.to().map(|t| t.uri).unwrap_or_default(),
             response.contacts().first(),
             &route_set,
-            cseq,
+            local_cseq,
             l.peer,
         );
         let ack = dialog.request(&Method::Ack, cseq, &via, max_forwards, &user_agent);
@@ -505,6 +540,7 @@ impl Endpoint {
             self.terminate_leg(leg, TerminationReason::Cancelled, "answered after CANCEL");
             return;
         }
+        self.start_uac_session_timer(leg, response, now_ms);
         self.events.push_back(SipEvent::Answered {
             leg,
             sdp,

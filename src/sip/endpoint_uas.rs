@@ -147,7 +147,8 @@ impl Endpoint {
                 self.on_prack(transport, response_to, &request, now_ms)
             }
             Method::Known(ref name) if name == "UPDATE" || name == "INFO" => {
-                match self.dialog_of(&request) {
+                let early = || (name == "UPDATE").then(|| self.early_uac_leg_of(&request));
+                match self.dialog_of(&request).or_else(|| early().flatten()) {
                     Some(leg) => {
                         self.on_update_or_info(leg, transport, response_to, &request, now_ms)
                     }
@@ -335,6 +336,7 @@ impl Endpoint {
         let local_tag = self.ids.token();
         let reliable =
             reliable::wanted(&request).then(|| Reliable::new(self.ids.next_u64() as u32));
+        self.dirty_legs.push(leg);
         self.legs.insert(
             leg,
             Leg {
@@ -361,6 +363,7 @@ impl Endpoint {
                 session_interval_s: None,
                 session_deadline: None,
                 reliable,
+                uac: Default::default(),
             },
         );
         self.transitions.push_back(Transition {
@@ -471,7 +474,7 @@ impl Endpoint {
     }
 
     pub(super) fn ack_received(&mut self, leg: LegId, now_ms: u64) {
-        let Some(l) = self.legs.get_mut(&leg) else {
+        let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return;
         };
         if l.state != LegState::Answered {
@@ -509,6 +512,20 @@ impl Endpoint {
         body: Option<(String, Vec<u8>)>,
         now_ms: u64,
     ) -> Result<(), SipError> {
+        let result = self.respond_leg(leg, status, reason, extra_headers, body, now_ms);
+        self.refile_legs();
+        result
+    }
+
+    fn respond_leg(
+        &mut self,
+        leg: LegId,
+        status: u16,
+        reason: Option<&str>,
+        extra_headers: &[(String, String)],
+        body: Option<(String, Vec<u8>)>,
+        now_ms: u64,
+    ) -> Result<(), SipError> {
         if !(100..=699).contains(&status) {
             return Err(SipError::InvalidStatus(status));
         }
@@ -537,8 +554,7 @@ impl Endpoint {
         extra.extend(extra_headers.iter().cloned());
         let tag = (status > 100).then(|| l.local_tag.clone());
         let rseq = if (101..200).contains(&status) {
-            self.legs
-                .get_mut(&leg)
+            super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg)
                 .and_then(|l| l.reliable.as_mut())
                 .and_then(Reliable::take_rseq)
         } else {
@@ -572,7 +588,9 @@ impl Endpoint {
         };
         self.dispatch(tx_id, out, now_ms);
         let t1 = self.cfg.timer_t1_ms;
-        if let Some(r) = self.legs.get_mut(&leg).and_then(|l| l.reliable.as_mut()) {
+        if let Some(r) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg)
+            .and_then(|l| l.reliable.as_mut())
+        {
             match rseq {
                 Some(rseq) => r.sent(rseq, response.to_bytes(), now_ms, t1),
                 None if status >= 200 => r.finish(),
@@ -581,14 +599,17 @@ impl Endpoint {
         }
         match status {
             100 => {
-                if let Some(l) = self.legs.get_mut(&leg) {
+                if let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) {
                     l.trying_sent = true;
                 }
             }
             101..=199 => {}
             200..=299 => {
                 self.answered(leg, response.to_bytes(), now_ms);
-                if let (Some(l), Some(interval)) = (self.legs.get_mut(&leg), session) {
+                if let (Some(l), Some(interval)) = (
+                    super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg),
+                    session,
+                ) {
                     l.session_interval_s = Some(interval);
                     l.session_deadline = Some(session_timer::bye_at(now_ms, interval));
                 }
@@ -601,7 +622,7 @@ impl Endpoint {
     fn answered(&mut self, leg: LegId, response: Vec<u8>, now_ms: u64) {
         let t1 = self.cfg.timer_t1_ms;
         let first_cseq = (self.ids.next_u64() % 10_000) as u32 + 1;
-        let Some(l) = self.legs.get_mut(&leg) else {
+        let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return;
         };
         let invite = &l.invite;

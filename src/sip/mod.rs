@@ -31,6 +31,7 @@ pub mod rfc3263;
 pub mod sdp;
 mod session_timer;
 mod transaction;
+mod uac_extensions;
 
 #[cfg(test)]
 mod tests;

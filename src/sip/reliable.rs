@@ -132,11 +132,13 @@ impl Endpoint {
         });
         let leg = self.early_leg_of(request);
         let matched = match (leg, rack) {
-            (Some(leg), Some((rseq, cseq, method))) => self.legs.get_mut(&leg).is_some_and(|l| {
-                l.invite.cseq().map(|(n, _)| n) == Some(cseq)
-                    && method == "INVITE"
-                    && l.reliable.as_mut().is_some_and(|r| r.prack(rseq))
-            }),
+            (Some(leg), Some((rseq, cseq, method))) => {
+                super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg).is_some_and(|l| {
+                    l.invite.cseq().map(|(n, _)| n) == Some(cseq)
+                        && method == "INVITE"
+                        && l.reliable.as_mut().is_some_and(|r| r.prack(rseq))
+                })
+            }
             _ => false,
         };
         let status = if matched { 200 } else { 481 };

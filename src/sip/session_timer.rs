@@ -5,8 +5,8 @@
 //! the session would expire (§10) and the leg ends with `TerminationReason::SessionExpired`, which the
 //! interworking turns into a release with the SIP-timeout cause of the trunk's table.
 //!
-//! A caller asking `refresher=uas`, or not listing `timer` in Supported, gets no session timer: tandem does
-//! not send refreshes itself yet.
+//! A caller asking `refresher=uas`, or not listing `timer` in Supported, gets no session timer on the incoming
+//! leg. On the INVITEs tandem sends, the callee chooses and tandem refreshes when asked (`uac_extensions.rs`).
 
 use super::message::Request;
 
@@ -19,7 +19,11 @@ pub(crate) struct SessionExpires {
 
 /// The request's Session-Expires (compact form `x` included), if present and well-formed.
 pub(crate) fn session_expires(request: &Request) -> Option<SessionExpires> {
-    let value = request.header("Session-Expires")?;
+    parse_session_expires(&request.header("Session-Expires")?)
+}
+
+/// A Session-Expires value: `delta-seconds *(;param)`, with the `refresher` parameter lowercased.
+pub(crate) fn parse_session_expires(value: &str) -> Option<SessionExpires> {
     let mut parts = value.split(';');
     let interval_s = parts.next()?.trim().parse().ok()?;
     let refresher = parts.find_map(|p| {

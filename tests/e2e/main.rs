@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod b2bua;
 mod dialog;
 mod dialplans;
 mod enum_dns;

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Load run of the SIP-only B2BUA path: a SIPp UAC calls through tandem (release build, event log ON) to a SIPp
+# UAS; each call is INVITE/100/180/200/ACK, a hold, BYE/200 on both legs. Prints SIPp's counters, the setup
+# latency (UAC: INVITE sent -> 200 received) percentiles, tandem's CPU time, and replays tandem's log.
+#   tests/load/sip_to_sip.sh [CALLS] [RATE_PER_S] [HOLD_MS]
+# Pinning: TANDEM_CPU (default 0) for tandem, SIPP_CPU (default 1) for both SIPp processes; set either to ""
+# to leave a process unpinned. Build first: cargo build --release --bins.
+set -euo pipefail
+calls="${1:-10000}"
+rate="${2:-1000}"
+hold="${3:-0}"
+tandem_cpu="${TANDEM_CPU-0}"
+sipp_cpu="${SIPP_CPU-1}"
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+work="$(mktemp -d)"
+trap 'kill "${tandem_pid:-}" "${uas_pid:-}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+pin() { if [[ -n "$1" ]]; then echo "taskset -c $1"; fi; }
+free_port() { python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+sip=$(free_port); uas=$(free_port); uac=$(free_port); sctp=$(free_port)
+
+cat >"$work/tandem.toml" <<TOML
+[sip]
+listen = "127.0.0.1:$sip"
+[event_log]
+path = "$work/events.sqlite"
+[dialplan]
+path = "$work/b2bua.rhai"
+watch = false
+[[trunk]]
+name = "pstn"
+transport = "udp"
+remote = "127.0.0.1:$sctp"
+TOML
+cat >"$work/b2bua.rhai" <<RHAI
+fn route(view) { #{ action: "sip", uri: "sip:" + view.called + "@127.0.0.1:$uas" } }
+RHAI
+
+cd "$work"
+$(pin "$sipp_cpu") sipp -sf "$repo/tests/sipp/${UAS_SCENARIO:-uas_basic.xml}" -i 127.0.0.1 -p "$uas" -mp "$(free_port)" \
+    -m "$calls" -nostdin -timeout 600s -trace_err >uas.out 2>&1 &
+uas_pid=$!
+RUST_LOG=warn $(pin "$tandem_cpu") "$repo/target/release/tandem" run --config "$work/tandem.toml" --seed 1 \
+    2>"$work/tandem.log" &
+tandem_pid=$!
+sleep 1.5
+start=$(date +%s.%N)
+set +e
+$(pin "$sipp_cpu") sipp -sf "$repo/tests/sipp/${UAC_SCENARIO:-uac_basic.xml}" -s 4930123456 -i 127.0.0.1 -p "$uac" -mp "$(free_port)" \
+    -m "$calls" -r "$rate" -l 100000 -d "$hold" -nostdin -timeout 600s -timeout_error \
+    -trace_stat -stf stats.csv -trace_rtt -rtt_freq 1 -trace_err "127.0.0.1:$sip" >sipp.out 2>&1
+status=$?
+set -e
+end=$(date +%s.%N)
+cpu=$(awk '{print ($14 + $15) / 100}' "/proc/$tandem_pid/stat")
+kill -TERM "$tandem_pid"; wait "$tandem_pid" || true
+echo "sipp exit status: $status; wall time: $(python3 -c "print(round($end - $start, 1))") s for $calls calls at $rate/s, hold ${hold} ms"
+echo "tandem CPU time (user+system): ${cpu} s"
+python3 - "$(head -n 1 stats.csv)" "$(tail -n 1 stats.csv)" <<'PY'
+import sys
+row = dict(zip(sys.argv[1].split(';'), sys.argv[2].split(';')))
+for key in ("TotalCallCreated", "SuccessfulCall(C)", "FailedCall(C)", "CallRate(C)"):
+    print(f"{key}: {row.get(key, '?')}")
+PY
+rtt=$(ls ./*_rtt.csv 2>/dev/null | head -n 1 || true)
+if [[ -n "$rtt" ]]; then
+    python3 - "$rtt" <<'PY'
+import sys
+rows = [line.strip().split(';') for line in open(sys.argv[1]) if line[0].isdigit()]
+values = sorted(float(r[1]) for r in rows if len(r) > 1 and r[1])
+if values:
+    pick = lambda q: values[min(len(values) - 1, int(q * len(values)))]
+    print(f"setup latency ms (INVITE -> 200, SIPp 1 ms resolution): n={len(values)} p50={pick(0.5):.1f} p99={pick(0.99):.1f} max={values[-1]:.1f}")
+PY
+fi
+"$repo/target/release/tandem" replay "$work/events.sqlite" | tail -n 1
+echo "logs in $work"
