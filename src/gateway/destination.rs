@@ -85,6 +85,13 @@ impl Destination {
         vec![PointCodeEntry::exact(self.dpc)]
     }
 
+    /// Whether an SSNM message's Affected Point Codes cover this destination.
+    pub(crate) fn concerns(&self, message: &M3uaMessage) -> bool {
+        message
+            .affected_point_codes()
+            .is_some_and(|entries| entries.iter().any(|entry| covers(entry, self.dpc)))
+    }
+
     /// Applies an SSNM message; SSNM about other destinations is ignored.
     pub(crate) fn handle_ssnm(&mut self, message: &M3uaMessage) -> Option<DestinationChange> {
         let concerns_us = message

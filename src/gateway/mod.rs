@@ -177,6 +177,9 @@ impl Gateway {
                 for trunk in &mut self.trunks {
                     trunk.handle_timeout(now_ms);
                 }
+                for index in 0..self.trunks.len() {
+                    self.abate_congestion(index, now_ms);
+                }
             }
             Input::EnumAnswer { id, domain, answer } => {
                 self.handle_enum_answer(*id, domain, answer)
@@ -394,6 +397,45 @@ impl Gateway {
         );
     }
 
+    /// Feeds SCON about the trunk's destination to its throttle; any other SSNM about it ends the congestion.
+    pub(crate) fn follow_congestion(
+        &mut self,
+        trunk: usize,
+        message: &crate::sigtran::m3ua::M3uaMessage,
+    ) {
+        use crate::sigtran::m3ua::MessageType;
+        let now = self.now;
+        let trunk = &mut self.trunks[trunk];
+        if !trunk.destination.concerns(message) {
+            return;
+        }
+        match (message.message_type, trunk.destination.state()) {
+            (
+                MessageType::SignallingCongestion,
+                destination::DestinationState::Congested(level),
+            ) => trunk.congestion.handle_scon(level, now),
+            // DAUD answers and reports of other states say nothing new about congestion unless they change it.
+            (_, destination::DestinationState::Congested(_)) => {}
+            _ => trunk.congestion.clear(),
+        }
+    }
+
+    /// Lowers a trunk's congestion level once the abatement time passed without SCON.
+    fn abate_congestion(&mut self, trunk: usize, now_ms: u64) {
+        let Some(level) = self.trunks[trunk].congestion.handle_timeout(now_ms) else {
+            return;
+        };
+        let to = match level {
+            0 => destination::DestinationState::Available,
+            level => destination::DestinationState::Congested(level),
+        };
+        let quiet = self.trunks[trunk].config.congestion.abatement_ms;
+        let change = self.trunks[trunk]
+            .destination
+            .set(to, &format!("no SCON for {quiet} ms"));
+        self.record_destination_change(trunk, change);
+    }
+
     /// Records a call's state change.
     pub(crate) fn record_call_transition(
         &mut self,
@@ -434,6 +476,9 @@ fn events_transport(transport: crate::sip::TransportKind) -> SipTransport {
     }
 }
 
+pub(crate) mod congestion;
+#[cfg(test)]
+mod congestion_tests;
 pub(crate) mod destination;
 #[cfg(test)]
 mod routing_tests;

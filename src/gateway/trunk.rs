@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::congestion::Congestion;
 use super::destination::Destination;
 use super::GatewayError;
 use crate::config::TrunkConfig;
@@ -11,7 +12,7 @@ use crate::interwork::tables::MappingTables;
 use crate::interwork::tables::ReleaseReason;
 use crate::isup::call::ControlledCircuits;
 use crate::isup::{CallControl, CallControlConfig, IsupMessage};
-use crate::sigtran::m3ua::{Asp, AspConfig, AspError, AspState, ProtocolData, Role};
+use crate::sigtran::m3ua::{Asp, AspConfig, AspError, ProtocolData, Role};
 
 /// Service indicator of ISUP in the M3UA protocol data (Q.704 §14.2.1).
 const SI_ISUP: u8 = 5;
@@ -27,6 +28,8 @@ pub(crate) struct Trunk {
     pub(crate) cics: HashMap<u16, u64>,
     /// The adjacent destination's state from SSNM.
     pub(crate) destination: Destination,
+    /// The throttle SCON sets for new calls toward the destination.
+    pub(crate) congestion: Congestion,
 }
 
 impl Trunk {
@@ -58,6 +61,7 @@ impl Trunk {
             beat_interval_ms: config.beat_interval_ms,
             beat_loss_threshold: config.beat_loss_threshold,
             outbound_streams: config.streams,
+            ipsp: config.mode.ipsp(),
             ..AspConfig::default()
         });
         let mut isup_config = CallControlConfig::new(config.cic_first, config.cic_last);
@@ -81,6 +85,10 @@ impl Trunk {
             isup,
             cics: HashMap::new(),
             destination: Destination::new(config.dpc),
+            congestion: Congestion::new(
+                config.congestion.accept_percent,
+                config.congestion.abatement_ms,
+            ),
         })
     }
 
@@ -98,15 +106,19 @@ impl Trunk {
     }
 
     pub(crate) fn poll_timeout(&self) -> Option<u64> {
-        [self.asp.poll_timeout(), self.isup.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.asp.poll_timeout(),
+            self.isup.poll_timeout(),
+            self.congestion.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Whether ISUP can be sent now.
     pub(crate) fn is_active(&self) -> bool {
-        self.asp.state() == AspState::Active
+        self.asp.can_send_data()
     }
 
     /// Wraps an ISUP message in M3UA protocol data for this trunk and hands it to the ASP.

@@ -30,15 +30,22 @@ impl Gateway {
                 LogLevel::Warn,
                 format!("trunk {name}: dropped M3UA data for service indicator {} (only ISUP is served)", data.si),
             ),
-            AspEvent::StateChanged { from, to, .. } => {
-                self.log(LogLevel::Info, format!("trunk {name}: ASP {from:?} -> {to:?}"));
+            AspEvent::StateChanged { from, to } | AspEvent::PeerStateChanged { from, to } => {
+                let whose = if matches!(event, AspEvent::PeerStateChanged { .. }) { "peer IPSP" } else { "ASP" };
+                self.log(LogLevel::Info, format!("trunk {name}: {whose} {from:?} -> {to:?}"));
                 // Whatever SSNM said before is stale once the ASP changes state: unknown, and audited (DAUD) as
                 // soon as the ASP is active (RFC 4666 §4.5.3).
+                self.trunks[trunk].congestion.clear();
                 let change = self.trunks[trunk]
                     .destination
                     .set(DestinationState::Unknown, &format!("ASP {to:?}"));
                 self.record_destination_change(trunk, change);
-                if self.trunks[trunk].is_active() {
+                if self.trunks[trunk].is_active() && self.trunks[trunk].asp.config().ipsp.is_some() {
+                    // RFC 4666 §4.3.2: no SSNM between IPSPs, so no audit; the peer is the destination.
+                    let change =
+                        self.trunks[trunk].destination.set(DestinationState::Available, "IPSP active");
+                    self.record_destination_change(trunk, change);
+                } else if self.trunks[trunk].is_active() {
                     let point_codes = self.trunks[trunk].destination.audit_point_codes();
                     if let Err(error) = self.trunks[trunk].asp.send_audit(point_codes) {
                         self.log(LogLevel::Warn, format!("trunk {name}: no DAUD: {error}"));
@@ -80,6 +87,7 @@ impl Gateway {
                 );
                 let change = self.trunks[trunk].destination.handle_ssnm(&message);
                 self.record_destination_change(trunk, change);
+                self.follow_congestion(trunk, &message);
             }
         }
     }

@@ -17,7 +17,7 @@ use tandem::isup::codec::{
 };
 use tandem::isup::{Cic, IsupMessage, MessageType};
 use tandem::sigtran::m3ua::{
-    Asp, AspConfig, AspEvent, AspState, ProtocolData, Role, RoutingKeyRequest, Transmit,
+    Asp, AspConfig, AspEvent, IpspExchange, ProtocolData, Role, RoutingKeyRequest, Transmit,
 };
 
 use crate::caller::{Caller, CallerCommand};
@@ -52,6 +52,8 @@ pub struct ExchangeConfig {
     pub role: Role,
     /// As an ASP: register a routing key for our point code (RKM REG-REQ) before ASPAC.
     pub register_routing_key: bool,
+    /// IPSP mode toward tandem (RFC 4666 §4.3.2): single exchange (we acknowledge) or double.
+    pub ipsp: Option<IpspExchange>,
     /// Where to write the statistics JSON.
     pub stats_path: Option<PathBuf>,
 }
@@ -115,6 +117,7 @@ impl Exchange {
             id: "ss7sim".to_owned(),
             routing_context: config.routing_context,
             register_routing_key,
+            ipsp: config.ipsp,
             ..AspConfig::default()
         })
     }
@@ -250,15 +253,18 @@ impl Exchange {
 
     fn handle_asp_event(&mut self, event: AspEvent, now_ms: u64) {
         match event {
-            AspEvent::StateChanged { from, to } => {
-                let whose = match self.config.role {
-                    Role::Sgp => "peer ASP",
-                    Role::Asp => "own ASP",
+            AspEvent::StateChanged { from, to } | AspEvent::PeerStateChanged { from, to } => {
+                let whose = match (self.config.role, &event) {
+                    (_, AspEvent::PeerStateChanged { .. }) => "peer IPSP",
+                    (Role::Sgp, _) => "peer ASP",
+                    (Role::Asp, _) => "own ASP",
                 };
                 log(format_args!("{whose} {from:?} -> {to:?}"));
-                self.stats.asp_active = to == AspState::Active;
+                let was_active = self.stats.asp_active;
+                // In IPSP double exchange DATA needs both ends active, not just the one that moved.
+                self.stats.asp_active = self.asp.can_send_data();
                 self.write_stats();
-                if to == AspState::Active {
+                if self.stats.asp_active && !was_active {
                     if let Some((caller, _)) = &mut self.caller {
                         caller.handle_asp_active(now_ms);
                     }

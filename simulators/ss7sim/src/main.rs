@@ -60,6 +60,17 @@ enum Transport {
     Udp,
 }
 
+/// M3UA role of a listening exchange.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Mode {
+    /// Signalling gateway process toward tandem's ASP.
+    Sgp,
+    /// IPSP single exchange: we only acknowledge.
+    IpspSe,
+    /// IPSP double exchange: we request and acknowledge.
+    IpspDe,
+}
+
 #[derive(Debug, Clone, Args)]
 struct ServeArgs {
     /// Address to listen on for SCTP associations (as an SGP, tandem connecting to us).
@@ -80,6 +91,10 @@ struct ServeArgs {
     /// SCTP stack.
     #[arg(long, value_enum, default_value = "auto")]
     transport: Transport,
+    /// M3UA role toward tandem when listening: `sgp` (tandem is an ASP), `ipsp-se` (tandem is
+    /// the requesting IPSP, we acknowledge) or `ipsp-de` (both request), RFC 4666 §4.3.2.
+    #[arg(long, value_enum, default_value = "sgp")]
+    mode: Mode,
     /// Local UDP port of the userspace SCTP stack (transport udp).
     #[arg(long, default_value_t = 9899)]
     udp_port: u16,
@@ -192,6 +207,11 @@ async fn run(args: &ServeArgs, call: Option<CallArgs>) -> Result<bool, String> {
             Role::Sgp
         },
         register_routing_key: args.register_routing_key,
+        ipsp: match args.mode {
+            Mode::Sgp => None,
+            Mode::IpspSe => Some(tandem::sigtran::m3ua::IpspExchange::Single),
+            Mode::IpspDe => Some(tandem::sigtran::m3ua::IpspExchange::Double),
+        },
         stats_path: args.stats.clone(),
     };
     let caller = call.as_ref().map(|call| {

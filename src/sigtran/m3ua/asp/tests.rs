@@ -508,4 +508,5 @@ fn alternate_asp_active_makes_the_asp_inactive() {
     assert_eq!(pair.asp.state(), AspState::Active);
 }
 
+mod ipsp;
 mod states;
