@@ -116,6 +116,11 @@ pub struct RigOptions {
     pub dialplan_extra: String,
     /// Extra TOML sections (e.g. `[enum]`) placed before the trunk.
     pub config_extra: String,
+    /// Extra command-line arguments for ss7sim (e.g. `--mode ipsp-se`).
+    pub exchange_extra: Vec<String>,
+    /// Network namespaces to run tandem (and SIPp) and ss7sim in, and the address ss7sim listens on
+    /// there (tandem connects to it): `(tandem_netns, exchange_netns, exchange_ip)`.
+    pub netns: Option<(String, String, String)>,
 }
 
 impl Default for RigOptions {
@@ -129,6 +134,8 @@ impl Default for RigOptions {
             sip_extra: String::new(),
             dialplan_extra: String::new(),
             config_extra: String::new(),
+            exchange_extra: Vec::new(),
+            netns: None,
         }
     }
 }
@@ -145,6 +152,22 @@ pub struct Rig {
     /// ss7sim's command line, to start it again.
     exchange_args: Vec<std::ffi::OsString>,
     exchange_starts: u32,
+    /// Namespaces of tandem (and SIPp) and of ss7sim, if any.
+    tandem_netns: Option<String>,
+    exchange_netns: Option<String>,
+}
+
+/// `program`, run inside network namespace `netns` when one is given (`ip netns exec` execs it, so the child's
+/// pid is the program's).
+pub fn command_in(netns: Option<&str>, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    match netns {
+        Some(netns) => {
+            let mut command = Command::new("ip");
+            command.arg("netns").arg("exec").arg(netns).arg(program);
+            command
+        }
+        None => Command::new(program),
+    }
 }
 
 impl Rig {
@@ -166,8 +189,12 @@ impl Rig {
             }
             None => String::new(),
         };
+        let exchange_ip = options
+            .netns
+            .as_ref()
+            .map_or("127.0.0.1".to_owned(), |(_, _, ip)| ip.clone());
         let (remote, opc, dpc, m3ua_lines) = match &options.stp {
-            None => (format!("127.0.0.1:{sctp_port}"), 1, 2, String::new()),
+            None => (format!("{exchange_ip}:{sctp_port}"), 1, 2, String::new()),
             Some(stp) => {
                 let lines = match stp.routing {
                     StpRouting::Dynamic => "register_routing_key = true\n".to_owned(),
@@ -240,9 +267,10 @@ cic_last = 31
                     .arg(hold_ms.to_string());
             }
         }
+        exchange.args(&options.exchange_extra);
         exchange
             .arg("--listen")
-            .arg(format!("127.0.0.1:{sctp_port}"))
+            .arg(format!("{exchange_ip}:{sctp_port}"))
             .arg("--transport")
             .arg(options.transport.name())
             .arg("--udp-port")
@@ -274,15 +302,19 @@ cic_last = 31
                 }
             }
         }
-        exchange
-            .stdout(Stdio::null())
-            .stderr(log_file(dir.path(), "ss7sim.log"));
         let exchange_args: Vec<std::ffi::OsString> =
             exchange.get_args().map(ToOwned::to_owned).collect();
-        let exchange = exchange.spawn().expect("start ss7sim");
+        let tandem_netns = options.netns.as_ref().map(|(t, _, _)| t.clone());
+        let exchange_netns = options.netns.as_ref().map(|(_, e, _)| e.clone());
+        let exchange = command_in(exchange_netns.as_deref(), ss7sim_bin())
+            .args(&exchange_args)
+            .stdout(Stdio::null())
+            .stderr(log_file(dir.path(), "ss7sim.log"))
+            .spawn()
+            .expect("start ss7sim");
         // Let the exchange listen before tandem's first connect (tandem retries anyway).
         std::thread::sleep(Duration::from_millis(200));
-        let tandem = Command::new(tandem_bin())
+        let tandem = command_in(tandem_netns.as_deref(), tandem_bin())
             .arg("run")
             .arg("--config")
             .arg(&config_path)
@@ -303,6 +335,8 @@ cic_last = 31
             exchange: Some(exchange),
             exchange_args,
             exchange_starts: 1,
+            tandem_netns,
+            exchange_netns,
         };
         rig.wait_for(
             Duration::from_secs(20),
@@ -387,7 +421,7 @@ cic_last = 31
         extra: &[&str],
     ) -> Command {
         let local_port = free_port(false);
-        let mut command = Command::new("sipp");
+        let mut command = command_in(self.tandem_netns.as_deref(), "sipp");
         command
             .arg("-sf")
             .arg(repo().join("tests/sipp").join(scenario))
@@ -490,7 +524,7 @@ cic_last = 31
         let _ = std::fs::remove_file(&self.stats);
         self.exchange_starts += 1;
         let log = format!("ss7sim-{}.log", self.exchange_starts);
-        let child = Command::new(ss7sim_bin())
+        let child = command_in(self.exchange_netns.as_deref(), ss7sim_bin())
             .args(&self.exchange_args)
             .stdout(Stdio::null())
             .stderr(log_file(self.dir.path(), &log))

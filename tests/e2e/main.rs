@@ -6,6 +6,7 @@ mod harness;
 mod dialog;
 mod dialplans;
 mod enum_dns;
+mod ipsp_congestion;
 mod isup_to_sip;
 mod malformed;
 mod replay;

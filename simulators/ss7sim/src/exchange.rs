@@ -17,7 +17,8 @@ use tandem::isup::codec::{
 };
 use tandem::isup::{Cic, IsupMessage, MessageType};
 use tandem::sigtran::m3ua::{
-    Asp, AspConfig, AspEvent, IpspExchange, ProtocolData, Role, RoutingKeyRequest, Transmit,
+    Asp, AspConfig, AspEvent, IpspExchange, Parameter, PointCodeEntry, ProtocolData, Role,
+    RoutingKeyRequest, Transmit,
 };
 
 use crate::caller::{Caller, CallerCommand};
@@ -56,7 +57,13 @@ pub struct ExchangeConfig {
     pub ipsp: Option<IpspExchange>,
     /// Where to write the statistics JSON.
     pub stats_path: Option<PathBuf>,
+    /// Report our point code congested at this level (SCON, RFC 4666 §3.4.4) every
+    /// [`SCON_REPEAT_MS`] for this many ms after the peer's ASP became active.
+    pub congestion: Option<(u8, u64)>,
 }
+
+/// How often SCON is repeated while the simulated congestion lasts (like Q.704's periodic TFC).
+pub const SCON_REPEAT_MS: u64 = 200;
 
 /// Numbers of the calls `ss7sim call` places.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +84,8 @@ pub struct Exchange {
     caller: Option<(Caller, CallPlan)>,
     stats: Stats,
     transmits: VecDeque<Transmit>,
+    /// Next SCON and the end of the simulated congestion.
+    scon: Option<(u64, u64)>,
 }
 
 impl Exchange {
@@ -96,6 +105,7 @@ impl Exchange {
             caller,
             stats: Stats::default(),
             transmits: VecDeque::new(),
+            scon: None,
             config,
         };
         exchange.write_stats();
@@ -159,6 +169,7 @@ impl Exchange {
     /// Runs every machine's due timers.
     pub fn handle_timeout(&mut self, now_ms: u64) {
         self.asp.handle_timeout(now_ms);
+        self.send_scon(now_ms);
         self.calls.handle_timeout(now_ms);
         self.engine.handle_timeout(now_ms);
         if let Some((caller, _)) = &mut self.caller {
@@ -171,6 +182,7 @@ impl Exchange {
     pub fn poll_timeout(&self) -> Option<u64> {
         let caller = self.caller.as_ref().and_then(|(c, _)| c.poll_timeout());
         [
+            self.scon.map(|(next, _)| next),
             self.asp.poll_timeout(),
             self.calls.poll_timeout(),
             self.engine.poll_timeout(),
@@ -265,6 +277,9 @@ impl Exchange {
                 self.stats.asp_active = self.asp.can_send_data();
                 self.write_stats();
                 if self.stats.asp_active && !was_active {
+                    if let Some((_, duration)) = self.config.congestion {
+                        self.scon = Some((now_ms, now_ms.saturating_add(duration)));
+                    }
                     if let Some((caller, _)) = &mut self.caller {
                         caller.handle_asp_active(now_ms);
                     }
@@ -273,6 +288,36 @@ impl Exchange {
             AspEvent::Data(data) => self.handle_data(data, now_ms),
             other => log(format_args!("m3ua: {other:?}")),
         }
+    }
+
+    /// Sends the simulated congestion's SCON when due, until it is over.
+    fn send_scon(&mut self, now_ms: u64) {
+        let (Some((next, until)), Some((level, _))) = (self.scon, self.config.congestion) else {
+            return;
+        };
+        if next > now_ms {
+            return;
+        }
+        if now_ms >= until || !self.stats.asp_active {
+            log("simulated congestion over: no more SCON");
+            self.scon = None;
+            return;
+        }
+        let parameters = vec![
+            Parameter::AffectedPointCode(vec![PointCodeEntry::exact(self.config.opc)]),
+            Parameter::CongestionIndications(u32::from(level)),
+        ];
+        match self.asp.send_network_management(
+            tandem::sigtran::m3ua::MessageType::SignallingCongestion,
+            parameters,
+        ) {
+            Ok(()) => log(format_args!(
+                "-> SCON level {level} for {}",
+                self.config.opc
+            )),
+            Err(error) => log(format_args!("no SCON: {error}")),
+        }
+        self.scon = Some((now_ms + SCON_REPEAT_MS, until));
     }
 
     fn handle_data(&mut self, data: ProtocolData, now_ms: u64) {

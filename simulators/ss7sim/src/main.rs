@@ -123,6 +123,13 @@ struct ServeArgs {
     /// Scenario file (TOML); the bundled scenarios/default.toml when absent.
     #[arg(long)]
     scenario: Option<PathBuf>,
+    /// Simulate congestion: once the peer's ASP is active, send SCON with this level (1..=3)
+    /// for our point code every 200 ms, for `--scon-ms`.
+    #[arg(long)]
+    scon_level: Option<u8>,
+    /// How long the simulated congestion lasts.
+    #[arg(long, default_value_t = 3_000)]
+    scon_ms: u64,
     /// Statistics JSON file, rewritten after every ISUP message.
     #[arg(long)]
     stats: Option<PathBuf>,
@@ -213,6 +220,7 @@ async fn run(args: &ServeArgs, call: Option<CallArgs>) -> Result<bool, String> {
             Mode::IpspDe => Some(tandem::sigtran::m3ua::IpspExchange::Double),
         },
         stats_path: args.stats.clone(),
+        congestion: args.scon_level.map(|level| (level, args.scon_ms)),
     };
     let caller = call.as_ref().map(|call| {
         let caller = Caller::new(CallerConfig {

@@ -30,6 +30,7 @@ impl Pair {
             role: Role::Sgp,
             register_routing_key: false,
             ipsp: None,
+            congestion: None,
             stats_path: None,
         };
         let exchange =
