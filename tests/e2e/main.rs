@@ -9,6 +9,7 @@ mod enum_dns;
 mod ipsp_congestion;
 mod isup_to_sip;
 mod malformed;
+mod netns_link_drop;
 mod replay;
 mod rfc4475;
 mod sip_to_isup;
