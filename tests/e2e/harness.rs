@@ -121,6 +121,12 @@ pub struct RigOptions {
     /// Network namespaces to run tandem (and SIPp) and ss7sim in, and the address ss7sim listens on
     /// there (tandem connects to it): `(tandem_netns, exchange_netns, exchange_ip)`.
     pub netns: Option<(String, String, String)>,
+    /// ss7sim's transport when it differs from tandem's (`transport`), e.g. kernel SCTP facing tandem's
+    /// userspace SCTP.
+    pub exchange_transport: Option<Transport>,
+    /// tandem's `udp_remote_port` when the peer's UDP encapsulation port is not ss7sim's usrsctp (e.g. a
+    /// kernel's `net.sctp.udp_port`).
+    pub udp_remote_port: Option<u16>,
 }
 
 impl Default for RigOptions {
@@ -136,6 +142,8 @@ impl Default for RigOptions {
             config_extra: String::new(),
             exchange_extra: Vec::new(),
             netns: None,
+            exchange_transport: None,
+            udp_remote_port: None,
         }
     }
 }
@@ -231,7 +239,7 @@ name = "pstn"
 transport = "{transport}"
 remote = "{remote}"
 udp_local_port = {udp_tandem}
-udp_remote_port = {udp_exchange}
+udp_remote_port = {udp_remote}
 opc = {opc}
 dpc = {dpc}
 cic_first = 1
@@ -240,6 +248,7 @@ cic_last = 31
 "#,
             log = log.display().to_string(),
             transport = options.transport.name(),
+            udp_remote = options.udp_remote_port.unwrap_or(udp_exchange),
             extra = options.trunk_extra,
             sip_extra = options.sip_extra,
             dialplan_extra = options.dialplan_extra,
@@ -272,7 +281,12 @@ cic_last = 31
             .arg("--listen")
             .arg(format!("{exchange_ip}:{sctp_port}"))
             .arg("--transport")
-            .arg(options.transport.name())
+            .arg(
+                options
+                    .exchange_transport
+                    .unwrap_or(options.transport)
+                    .name(),
+            )
             .arg("--udp-port")
             .arg(udp_exchange.to_string())
             .arg("--stats")

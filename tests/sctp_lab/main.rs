@@ -17,6 +17,7 @@ mod call;
 mod multihoming;
 mod recovery;
 mod stp;
+mod udp_kernel_call;
 
 use std::net::SocketAddr;
 use std::time::Duration;
