@@ -62,7 +62,7 @@ impl Destination {
     }
 
     /// Whether a new call may be set up toward the destination: unknown counts as reachable (many SGs do not
-    /// answer DAUD), congestion is logged but not throttled.
+    /// answer DAUD); congestion is throttled separately (`gateway::congestion`).
     pub(crate) fn accepts_calls(&self) -> bool {
         !matches!(
             self.state,
