@@ -115,3 +115,60 @@ fn dava_ends_congestion_at_once() {
     });
     assert_eq!(offer(&mut bench, 2, "b"), (2, 0));
 }
+
+/// Q.764 §2.11: a REL carrying an Automatic Congestion Level throttles new calls toward that exchange like SCON.
+#[test]
+fn acl_in_a_rel_throttles_like_scon() {
+    use crate::isup::codec::{CauseIndicators, ParameterCode};
+    use crate::isup::{Cic, IsupMessage};
+    use crate::sigtran::m3ua::ProtocolData;
+    let mut bench = Bench::new();
+    assert_eq!(offer(&mut bench, 1, "a"), (1, 0));
+    let cic = bench
+        .isup_in
+        .iter()
+        .rev()
+        .find(|m| m.message_type == IsupType::IAM)
+        .map(|m| m.cic)
+        .expect("IAM");
+    let cause = CauseIndicators {
+        location: 2,
+        coding_standard: 0,
+        recommendation: None,
+        cause_value: 42,
+        diagnostics: Vec::new(),
+    };
+    let rel = IsupMessage::rel(Cic(cic.0), &cause)
+        .with_optional(ParameterCode::AUTOMATIC_CONGESTION_LEVEL, vec![2]);
+    let data = ProtocolData {
+        opc: 2,
+        dpc: 1,
+        si: 5,
+        ni: 2,
+        mp: 0,
+        sls: 0,
+        user_data: rel.encode(),
+    };
+    bench.feed(Input::M3uaReceived {
+        trunk: "pstn".into(),
+        stream: 1,
+        data: Payload(
+            M3uaMessage::new(MessageType::Data, vec![Parameter::ProtocolData(data)]).encode(),
+        ),
+    });
+    assert!(bench
+        .logs()
+        .iter()
+        .any(|l| l == "trunk pstn: destination Available -> Congested2 (ACL in REL)"));
+    assert_eq!(
+        offer(&mut bench, 4, "b"),
+        (1, 3),
+        "a quarter admitted at level 2"
+    );
+    bench.advance(10_000);
+    assert_eq!(
+        offer(&mut bench, 2, "c"),
+        (2, 0),
+        "abated after two quiet periods"
+    );
+}

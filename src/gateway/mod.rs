@@ -420,6 +420,19 @@ impl Gateway {
         }
     }
 
+    /// ISUP automatic congestion control (Q.764 §2.11): an ACL in a REL throttles new calls toward that exchange
+    /// like SCON at the same level, and abates the same way.
+    pub(crate) fn congestion_reported(&mut self, trunk: usize, level: u8) {
+        let now = self.now;
+        let level = level.min(3);
+        self.trunks[trunk].congestion.handle_scon(level, now);
+        let change = self.trunks[trunk].destination.set(
+            destination::DestinationState::Congested(level),
+            "ACL in REL",
+        );
+        self.record_destination_change(trunk, change);
+    }
+
     /// Lowers a trunk's congestion level once the abatement time passed without SCON.
     fn abate_congestion(&mut self, trunk: usize, now_ms: u64) {
         let Some(level) = self.trunks[trunk].congestion.handle_timeout(now_ms) else {

@@ -150,6 +150,7 @@ impl Gateway {
             CallEvent::Alerting { cic, message } => self.isup_alerting(trunk, cic, &message),
             CallEvent::Progress { cic, message } => self.isup_progress(trunk, cic, &message),
             CallEvent::Answered { cic, .. } => self.isup_answered(trunk, cic),
+            CallEvent::CongestionReported { level, .. } => self.congestion_reported(trunk, level),
             CallEvent::Released { cic, cause } => self.isup_released(trunk, cic, cause.cause_value),
             CallEvent::ReleaseComplete { cic } => {
                 if let Some(number) = self.call_of_cic(trunk, cic) {
