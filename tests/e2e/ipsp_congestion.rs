@@ -25,6 +25,32 @@ fn ipsp_calls(mode: &str) {
         assert!(log.contains("peer IPSP Inactive -> Active"), "{log}");
         rig.wait_for_tandem_log(Duration::from_secs(1), "peer IPSP Inactive -> Active");
     }
+    // The operator's view of the live log.
+    let links = std::process::Command::new(crate::harness::tandem_bin())
+        .arg("links")
+        .arg(&rig.log)
+        .output()
+        .expect("run tandem links");
+    let links = String::from_utf8_lossy(&links.stdout);
+    let exchange = if mode == "ipsp-de" {
+        "double"
+    } else {
+        "single"
+    };
+    assert!(
+        links.contains(&format!("IPSP {exchange} exchange")),
+        "{links}"
+    );
+    assert!(links.contains("ASP             Active"), "{links}");
+    assert_eq!(
+        links.contains("peer IPSP       Active"),
+        mode == "ipsp-de",
+        "{links}"
+    );
+    assert!(
+        links.contains("destination     DPC 2: Available"),
+        "{links}"
+    );
     rig.stop_and_replay();
 }
 
