@@ -468,6 +468,35 @@ cic_last = 31
         command
     }
 
+    /// Starts one SIPp call that is answered and held `hold_ms` before its BYE, and one to 992… that the default
+    /// scenario lets ring unanswered (it must end with 503); returns (held, ringing) once ss7sim has answered the one
+    /// and alerted both.
+    pub fn hold_one_ring_one(&self, hold_ms: u64) -> (Child, Child) {
+        let held = self
+            .sipp_command(
+                "uac_basic.xml",
+                "4930123456",
+                1,
+                &["-d", &hold_ms.to_string()],
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start sipp");
+        let ringing = self
+            .sipp_command("uac_reject_503.xml", "9920001", 1, &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start sipp");
+        self.wait_for(
+            Duration::from_secs(10),
+            "one call answered, one ringing",
+            |s| Rig::count(s, "sent", "ANM") >= 1 && Rig::count(s, "sent", "ACM") >= 2,
+        );
+        (held, ringing)
+    }
+
     /// Asserts a SIPp run succeeded, showing everything useful when it did not.
     pub fn assert_sipp_ok(&self, output: &Output, what: &str) {
         if !output.status.success() {

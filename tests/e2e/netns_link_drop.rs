@@ -5,7 +5,7 @@
 //! the veth comes back, the ASP comes back by itself, the held call is released cleanly on it, a new call passes,
 //! and the log replays. The namespaces are removed even when the test fails.
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use crate::harness::{Rig, RigOptions, Transport};
@@ -120,25 +120,8 @@ fn link_dropped_in_a_network_namespace_clears_setup_keeps_answered_calls_and_rec
         )),
         ..RigOptions::default()
     });
-    // Answered, then held for 12 s before the BYE.
-    let held = rig
-        .sipp_command("uac_basic.xml", "4930123456", 1, &["-d", "12000"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start sipp");
-    // 992… rings without an answer; the lost link must end it with 503.
-    let ringing = rig
-        .sipp_command("uac_reject_503.xml", "9920001", 1, &[])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start sipp");
-    rig.wait_for(
-        Duration::from_secs(10),
-        "one call answered, one ringing",
-        |s| Rig::count(s, "sent", "ANM") >= 1 && Rig::count(s, "sent", "ACM") >= 2,
-    );
+    // Answered, then held for 12 s before the BYE; and one that rings, which the lost link must end with 503.
+    let (held, ringing) = rig.hold_one_ring_one(12_000);
     namespaces.set_exchange_link("down");
     rig.wait_for_tandem_log(Duration::from_secs(10), "ASP Active -> Down");
     let ringing: Output = ringing.wait_with_output().expect("sipp");
