@@ -16,6 +16,8 @@ struct Namespaces {
     exchange: String,
     /// The exchange side of the veth pair (the one the test takes down).
     exchange_link: String,
+    /// tandem's side.
+    tandem_link: String,
 }
 
 fn ip(args: &[&str]) -> Result<(), String> {
@@ -42,8 +44,9 @@ impl Namespaces {
             tandem: format!("tdm{id}t"),
             exchange: format!("tdm{id}x"),
             exchange_link: format!("vx{id}"),
+            tandem_link: format!("vt{id}"),
         };
-        let tandem_link = format!("vt{id}");
+        let tandem_link = namespaces.tandem_link.clone();
         ip(&["netns", "add", &namespaces.tandem])?;
         ip(&["netns", "add", &namespaces.exchange])?;
         ip(&[
@@ -94,9 +97,11 @@ impl Namespaces {
 
 impl Drop for Namespaces {
     fn drop(&mut self) {
-        // Deleting a namespace deletes the veth end inside it (and so its peer).
+        // Deleting a namespace deletes the veth end inside it (and so its peer); a pair that never left the
+        // root namespace (set-up failed half-way) is deleted by name.
         let _ = ip(&["netns", "del", &self.tandem]);
         let _ = ip(&["netns", "del", &self.exchange]);
+        let _ = ip(&["link", "del", &self.tandem_link]);
     }
 }
 
