@@ -277,8 +277,9 @@ impl Exchange {
                 self.stats.asp_active = self.asp.can_send_data();
                 self.write_stats();
                 if self.stats.asp_active && !was_active {
-                    if let Some((_, duration)) = self.config.congestion {
+                    if let Some((level, duration)) = self.config.congestion {
                         self.scon = Some((now_ms, now_ms.saturating_add(duration)));
+                        self.asp.set_audit_congestion(Some(level));
                     }
                     if let Some((caller, _)) = &mut self.caller {
                         caller.handle_asp_active(now_ms);
@@ -301,6 +302,7 @@ impl Exchange {
         if now_ms >= until || !self.stats.asp_active {
             log("simulated congestion over: no more SCON");
             self.scon = None;
+            self.asp.set_audit_congestion(None);
             return;
         }
         let parameters = vec![

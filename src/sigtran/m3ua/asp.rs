@@ -58,6 +58,8 @@ pub struct Asp {
     registered_routing_context: Option<u32>,
     /// Routing Contexts handed out by an Sgp.
     assigned_routing_contexts: Vec<u32>,
+    /// An Sgp's answer to DAUD: SCON at this level, or DAVA.
+    audit_congestion: Option<u8>,
     retry_at: Option<u64>,
     beat_at: Option<u64>,
     beat_sequence: u64,
@@ -90,6 +92,7 @@ impl Asp {
             active_routing_context: None,
             registered_routing_context: None,
             assigned_routing_contexts: Vec::new(),
+            audit_congestion: None,
             retry_at: None,
             beat_at: None,
             beat_sequence: 0,

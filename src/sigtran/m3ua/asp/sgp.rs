@@ -28,6 +28,11 @@ impl Asp {
         Ok(())
     }
 
+    /// How an SGP answers DAUD from now on: SCON with this congestion level, or (`None`) DAVA.
+    pub fn set_audit_congestion(&mut self, level: Option<u8>) {
+        self.audit_congestion = level;
+    }
+
     pub(super) fn handle_as_sgp(&mut self, message: &M3uaMessage, now_ms: u64) {
         use AspState as S;
         use MessageType as T;
@@ -68,12 +73,19 @@ impl Asp {
             }
             (T::Data, S::Active) => self.deliver_data(message),
             (T::DestinationStateAudit, state) if state.is_up() => {
-                // The simulator knows no network: every audited destination is available.
+                // The simulator knows no network: every audited destination is available, or congested
+                // when told so (RFC 4666 §4.5.3: the answer reflects the current state).
                 let mut parameters = self.routing_context_parameter();
                 if let Some(entries) = message.affected_point_codes() {
                     parameters.push(Parameter::AffectedPointCode(entries.to_vec()));
                 }
-                self.send(T::DestinationAvailable, parameters);
+                match self.audit_congestion {
+                    Some(level) => {
+                        parameters.push(Parameter::CongestionIndications(u32::from(level)));
+                        self.send(T::SignallingCongestion, parameters);
+                    }
+                    None => self.send(T::DestinationAvailable, parameters),
+                }
             }
             (t, state) => self.unexpected(t, state),
         }
