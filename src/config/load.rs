@@ -333,6 +333,21 @@ fn validate(v: &Validator<'_>, config: &Config) -> Result<(), ConfigError> {
         if trunk.opc == trunk.dpc {
             return Err(v.error(at(), "dpc", format!("equals opc ({})", trunk.opc)));
         }
+        if trunk.congestion.accept_percent.iter().any(|p| *p > 100) {
+            return Err(v.error(
+                at(),
+                "congestion.accept_percent",
+                "each level's share is a percentage, 0..=100".into(),
+            ));
+        }
+        // Between IPSPs the routing key is the association itself: no RKM (RFC 4666 §4.3.2).
+        if trunk.register_routing_key && trunk.mode != super::LinkMode::Asp {
+            return Err(v.error(
+                at(),
+                "register_routing_key",
+                "routing keys are registered with an SG; an IPSP mode has none".into(),
+            ));
+        }
         // Stream 0 is M3UA management only (RFC 4666 §1.4.7): DATA needs at least one more.
         if trunk.streams < 2 {
             return Err(v.error(

@@ -290,6 +290,33 @@ impl TrafficModeName {
     }
 }
 
+/// How the trunk's M3UA end takes part in the association (RFC 4666 §4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub enum LinkMode {
+    /// ASP toward an SG/STP (or an exchange acting as one): tandem requests, the peer acknowledges.
+    #[serde(rename = "asp")]
+    Asp,
+    /// IPSP single exchange (RFC 4666 §4.3.2): point-to-point with an exchange; tandem requests,
+    /// the peer IPSP only acknowledges.
+    #[serde(rename = "ipsp-se")]
+    IpspSingle,
+    /// IPSP double exchange: both IPSPs request and both acknowledge.
+    #[serde(rename = "ipsp-de")]
+    IpspDouble,
+}
+
+impl LinkMode {
+    /// The machine's IPSP setting.
+    pub fn ipsp(self) -> Option<crate::sigtran::m3ua::IpspExchange> {
+        use crate::sigtran::m3ua::IpspExchange;
+        match self {
+            LinkMode::Asp => None,
+            LinkMode::IpspSingle => Some(IpspExchange::Single),
+            LinkMode::IpspDouble => Some(IpspExchange::Double),
+        }
+    }
+}
+
 /// How a called number without '+' is sent on the trunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -348,6 +375,25 @@ impl TrunkTimers {
     }
 }
 
+/// `[trunk.congestion]`: how new calls are throttled toward a destination SCON reports congested.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CongestionConfig {
+    /// Percent of new calls admitted at congestion levels 1, 2 and 3 (0..=100 each).
+    pub accept_percent: [u8; 3],
+    /// Without a fresh SCON for this long the level drops by one (Q.704 T30-like abatement).
+    pub abatement_ms: u64,
+}
+
+impl Default for CongestionConfig {
+    fn default() -> Self {
+        Self {
+            accept_percent: [50, 25, 0],
+            abatement_ms: 5_000,
+        }
+    }
+}
+
 /// One `[[trunk]]`: a trunk group toward one adjacent exchange over M3UA.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -395,6 +441,10 @@ pub struct TrunkConfig {
     pub routing_key_si_opc: bool,
     /// M3UA traffic mode requested in ASPAC and the routing key (RFC 4666 §3.8.1).
     pub traffic_mode: TrafficModeName,
+    /// ASP toward an SG, or IPSP (single or double exchange) toward an exchange.
+    pub mode: LinkMode,
+    /// `[trunk.congestion]`: throttling of new calls while SCON reports the destination congested.
+    pub congestion: CongestionConfig,
     /// Send M3UA BEAT this often while the ASP is up (RFC 4666 §4.3.4.6); an unanswered BEAT
     /// before the next one is reported. Absent: no BEAT (SCTP heartbeats still run).
     pub beat_interval_ms: Option<u64>,
@@ -531,6 +581,8 @@ impl Default for TrunkConfig {
             register_routing_key: false,
             routing_key_si_opc: false,
             traffic_mode: TrafficModeName::Loadshare,
+            mode: LinkMode::Asp,
+            congestion: CongestionConfig::default(),
             beat_interval_ms: None,
             beat_loss_threshold: 3,
             cic_first: 1,

@@ -432,3 +432,27 @@ fn sip_users_peers_and_trusted_sources() {
     let e = err("[sip]\ndigest_algorithms = [\"SHA-512\"]\n");
     assert_eq!(e.key, "sip.digest_algorithms");
 }
+
+#[test]
+fn link_mode_and_congestion_keys() {
+    let config = Config::from_toml(
+        "t.toml",
+        "[[trunk]]\nname = \"x\"\nmode = \"ipsp-de\"\n[trunk.congestion]\naccept_percent = [80, 40, 10]\n\
+         abatement_ms = 700\n",
+    )
+    .expect("valid");
+    let trunk = &config.trunks[0];
+    assert_eq!(trunk.mode, LinkMode::IpspDouble);
+    assert_eq!(
+        trunk.mode.ipsp(),
+        Some(crate::sigtran::m3ua::IpspExchange::Double)
+    );
+    assert_eq!(trunk.congestion.accept_percent, [80, 40, 10]);
+    assert_eq!(trunk.congestion.abatement_ms, 700);
+    assert_eq!(Config::default().trunks[0].mode.ipsp(), None);
+    assert!(Config::from_toml("t.toml", "[[trunk]]\nname = \"x\"\nmode = \"ipsp\"\n").is_err());
+    let e = err("[[trunk]]\nname = \"x\"\nmode = \"ipsp-se\"\nregister_routing_key = true\n");
+    assert_eq!(e.key, "trunk[0].register_routing_key");
+    let e = err("[[trunk]]\nname = \"x\"\n[trunk.congestion]\naccept_percent = [50, 101, 0]\n");
+    assert_eq!(e.key, "trunk[0].congestion.accept_percent");
+}

@@ -25,6 +25,8 @@ pub struct LinkStatus {
     pub asp_state: String,
     /// Clock (ms) of the last ASP state change, counted from the log's start.
     pub since_ms: u64,
+    /// IPSP double exchange: the peer IPSP's last state (`m3ua_ipsp_peer` transitions).
+    pub peer_ipsp_state: Option<String>,
     /// Routing context registered dynamically, if any.
     pub registered_routing_context: Option<u32>,
     /// Last AS state notified by the peer (NTFY status type 1).
@@ -97,6 +99,11 @@ pub fn link_statuses(events: &[Event]) -> Vec<LinkStatus> {
                     link.since_ms = event.at_ms.saturating_sub(start_ms);
                 }
             }
+            EventKind::Transition(transition) if transition.machine == "m3ua_ipsp_peer" => {
+                if let Some(link) = links.get_mut(&transition.id) {
+                    link.peer_ipsp_state = Some(transition.to.clone());
+                }
+            }
             EventKind::Transition(transition) if transition.machine == "m3ua_destination" => {
                 // The id is `link/DPC`; a link id may itself hold a '/' (`trunk/association`).
                 let Some((trunk, dpc)) = transition.id.rsplit_once('/') else {
@@ -140,11 +147,17 @@ fn configured(trunk: &crate::config::TrunkConfig, link: &crate::config::LinkConf
     } else {
         format!(", priority {}", link.priority)
     };
-    format!(
+    let mode = match trunk.mode {
+        crate::config::LinkMode::Asp => "",
+        crate::config::LinkMode::IpspSingle => ", IPSP single exchange",
+        crate::config::LinkMode::IpspDouble => ", IPSP double exchange",
+    };
+    let text = format!(
         "{:?} {} OPC {} DPC {}, {addressing}, {:?}{priority}",
         link.transport, link.remote, trunk.opc, trunk.dpc, link.traffic_mode
     )
-    .to_lowercase()
+    .to_lowercase();
+    format!("{text}{mode}")
 }
 
 /// The gateway's log lines about a trunk's M3UA (see `interwork::isup_side`).
@@ -204,6 +217,9 @@ pub fn render_links(statuses: &[LinkStatus]) -> String {
             link.asp_state,
             link.since_ms as f64 / 1000.0
         );
+        if let Some(state) = &link.peer_ipsp_state {
+            let _ = writeln!(out, "  peer IPSP       {state}");
+        }
         if let Some(rc) = link.registered_routing_context {
             let _ = writeln!(out, "  registered RC   {rc}");
         }
@@ -372,5 +388,29 @@ mod tests {
         assert_eq!(links[0].asp_state, "Down");
         assert_eq!((links[0].ups, links[0].downs), (1, 1));
         assert!(render_links(&links).contains("down (Aborted); 1 up, 1 down so far"));
+    }
+
+    #[test]
+    fn shows_the_peer_ipsp_of_a_double_exchange_link() {
+        let peer = |to: &str| {
+            EventKind::Transition(Transition {
+                machine: "m3ua_ipsp_peer".into(),
+                id: "pstn".into(),
+                from: "x".into(),
+                to: to.into(),
+                reason: "r".into(),
+            })
+        };
+        let events = vec![
+            event(1, asp("Active")),
+            event(2, peer("Inactive")),
+            event(3, peer("Active")),
+        ];
+        let links = link_statuses(&events);
+        assert_eq!(links[0].peer_ipsp_state.as_deref(), Some("Active"));
+        let text = render_links(&links);
+        assert!(text.contains("peer IPSP       Active"), "{text}");
+        // An ASP link has no peer IPSP line.
+        assert!(!render_links(&link_statuses(&events[..1])).contains("peer IPSP"));
     }
 }

@@ -62,7 +62,7 @@ impl Destination {
     }
 
     /// Whether a new call may be set up toward the destination: unknown counts as reachable (many SGs do not
-    /// answer DAUD), congestion is logged but not throttled.
+    /// answer DAUD); congestion is throttled separately (`gateway::congestion`).
     pub(crate) fn accepts_calls(&self) -> bool {
         !matches!(
             self.state,
@@ -83,6 +83,13 @@ impl Destination {
     /// The audit to send after activation: DAUD for our DPC (RFC 4666 §3.4.3).
     pub(crate) fn audit_point_codes(&self) -> Vec<PointCodeEntry> {
         vec![PointCodeEntry::exact(self.dpc)]
+    }
+
+    /// Whether an SSNM message's Affected Point Codes cover this destination.
+    pub(crate) fn concerns(&self, message: &M3uaMessage) -> bool {
+        message
+            .affected_point_codes()
+            .is_some_and(|entries| entries.iter().any(|entry| covers(entry, self.dpc)))
     }
 
     /// Applies an SSNM message; SSNM about other destinations is ignored.

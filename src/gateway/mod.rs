@@ -206,6 +206,9 @@ impl Gateway {
                 for trunk in &mut self.trunks {
                     trunk.handle_timeout(now_ms);
                 }
+                for index in 0..self.trunks.len() {
+                    self.abate_congestion(index, now_ms);
+                }
             }
             Input::EnumAnswer { id, domain, answer } => {
                 self.handle_enum_answer(*id, domain, answer)
@@ -466,6 +469,83 @@ impl Gateway {
         );
     }
 
+    /// Feeds SCON about the trunk's destination (received on `link`) to the trunk's throttle; any other SSNM about
+    /// it ends the congestion.
+    pub(crate) fn follow_congestion(
+        &mut self,
+        trunk: usize,
+        link: usize,
+        message: &crate::sigtran::m3ua::M3uaMessage,
+    ) {
+        use crate::sigtran::m3ua::MessageType;
+        let now = self.now;
+        let trunk = &mut self.trunks[trunk];
+        let Some(destination) = trunk.links.get(link).map(|l| &l.destination) else {
+            return;
+        };
+        if !destination.concerns(message) {
+            return;
+        }
+        match (message.message_type, destination.state()) {
+            (
+                MessageType::SignallingCongestion,
+                destination::DestinationState::Congested(level),
+            ) => trunk.congestion.handle_scon(level, now),
+            // DAUD answers and reports of other states say nothing new about congestion unless they change it.
+            (_, destination::DestinationState::Congested(_)) => {}
+            _ => trunk.congestion.clear(),
+        }
+    }
+
+    /// ISUP automatic congestion control (Q.764 §2.11): an ACL in a REL throttles new calls toward that exchange
+    /// like SCON at the same level, and abates the same way.
+    pub(crate) fn congestion_reported(&mut self, trunk: usize, level: u8) {
+        let now = self.now;
+        let level = level.min(3);
+        self.trunks[trunk].congestion.handle_scon(level, now);
+        // The REL names no association: every link on which the destination is reachable shows the level.
+        self.set_link_congestion(
+            trunk,
+            destination::DestinationState::Congested(level),
+            "ACL in REL",
+            |state| !matches!(state, destination::DestinationState::Unavailable),
+        );
+    }
+
+    /// Lowers a trunk's congestion level once the abatement time passed without SCON.
+    fn abate_congestion(&mut self, trunk: usize, now_ms: u64) {
+        let Some(level) = self.trunks[trunk].congestion.handle_timeout(now_ms) else {
+            return;
+        };
+        let to = match level {
+            0 => destination::DestinationState::Available,
+            level => destination::DestinationState::Congested(level),
+        };
+        let quiet = self.trunks[trunk].config.congestion.abatement_ms;
+        self.set_link_congestion(trunk, to, &format!("no SCON for {quiet} ms"), |state| {
+            matches!(state, destination::DestinationState::Congested(_))
+        });
+    }
+
+    /// Sets the destination state of every link of `trunk` whose current state `applies` to.
+    fn set_link_congestion(
+        &mut self,
+        trunk: usize,
+        to: destination::DestinationState,
+        reason: &str,
+        applies: impl Fn(destination::DestinationState) -> bool,
+    ) {
+        for link in 0..self.trunks[trunk].links.len() {
+            let destination = &mut self.trunks[trunk].links[link].destination;
+            if !applies(destination.state()) {
+                continue;
+            }
+            let change = destination.set(to, reason);
+            self.record_destination_change(trunk, link, change);
+        }
+        self.refresh_routes(trunk);
+    }
+
     /// Records a call's state change.
     pub(crate) fn record_call_transition(
         &mut self,
@@ -514,6 +594,9 @@ fn events_transport(transport: crate::sip::TransportKind) -> SipTransport {
 
 #[cfg(test)]
 mod b2bua_tests;
+pub(crate) mod congestion;
+#[cfg(test)]
+mod congestion_tests;
 pub(crate) mod destination;
 #[cfg(test)]
 mod failover_tests;

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use super::congestion::Congestion;
 use super::destination::{Destination, DestinationState};
 use super::route_set::RouteSet;
 use super::GatewayError;
@@ -32,9 +33,9 @@ pub(crate) struct Link {
 }
 
 impl Link {
-    /// Whether the ASP is active (DATA can be sent).
+    /// Whether DATA can be sent: the ASP is active (and, between IPSPs in double exchange, the peer too).
     pub(crate) fn is_active(&self) -> bool {
-        self.asp.state() == AspState::Active
+        self.asp.can_send_data()
     }
 
     /// Whether the link can carry traffic for the destination: ASP active, AS not notified down, destination not
@@ -68,6 +69,8 @@ pub(crate) struct Trunk {
     pub(crate) isup: CallControl,
     /// Which call owns each busy CIC.
     pub(crate) cics: HashMap<u16, u64>,
+    /// The throttle SCON (or an ACL in a REL) sets for new calls toward the destination.
+    pub(crate) congestion: Congestion,
 }
 
 impl Trunk {
@@ -121,6 +124,10 @@ impl Trunk {
             links,
             isup,
             cics: HashMap::new(),
+            congestion: Congestion::new(
+                config.congestion.accept_percent,
+                config.congestion.abatement_ms,
+            ),
         })
     }
 
@@ -140,7 +147,7 @@ impl Trunk {
         self.links
             .iter()
             .map(|l| l.asp.poll_timeout())
-            .chain([self.isup.poll_timeout()])
+            .chain([self.isup.poll_timeout(), self.congestion.poll_timeout()])
             .flatten()
             .min()
     }
@@ -234,6 +241,7 @@ fn link_asp_config(trunk: &TrunkConfig, link: &LinkConfig) -> AspConfig {
         beat_interval_ms: trunk.beat_interval_ms,
         beat_loss_threshold: trunk.beat_loss_threshold,
         outbound_streams: trunk.streams,
+        ipsp: trunk.mode.ipsp(),
         ..AspConfig::default()
     }
 }

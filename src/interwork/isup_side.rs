@@ -30,16 +30,30 @@ impl Gateway {
                 LogLevel::Warn,
                 format!("trunk {name}: dropped M3UA data for service indicator {} (only ISUP is served)", data.si),
             ),
-            AspEvent::StateChanged { from, to, .. } => {
-                self.log(LogLevel::Info, format!("trunk {name}: ASP {from:?} -> {to:?}"));
+            AspEvent::StateChanged { from, to } | AspEvent::PeerStateChanged { from, to } => {
+                let whose = if matches!(event, AspEvent::PeerStateChanged { .. }) {
+                    "peer IPSP"
+                } else {
+                    "ASP"
+                };
+                self.log(LogLevel::Info, format!("trunk {name}: {whose} {from:?} -> {to:?}"));
                 // Whatever SSNM and NTFY said before is stale once the ASP changes state: unknown, and audited
                 // (DAUD) as soon as the ASP is active (RFC 4666 §4.5.3).
+                self.trunks[trunk].congestion.clear();
                 self.trunks[trunk].links[link].as_down = false;
                 let change = self.trunks[trunk].links[link]
                     .destination
                     .set(DestinationState::Unknown, &format!("ASP {to:?}"));
                 self.record_destination_change(trunk, link, change);
-                if self.trunks[trunk].links[link].is_active() {
+                let ipsp = self.trunks[trunk].links[link].asp.config().ipsp.is_some();
+                if self.trunks[trunk].links[link].is_active() && ipsp {
+                    // RFC 4666 §4.3.2: no SSNM between IPSPs, so no audit; the peer is the destination.
+                    let change = self.trunks[trunk].links[link]
+                        .destination
+                        .set(DestinationState::Available, "IPSP active");
+                    self.record_destination_change(trunk, link, change);
+                    self.refresh_routes(trunk);
+                } else if self.trunks[trunk].links[link].is_active() {
                     let point_codes = self.trunks[trunk].links[link].destination.audit_point_codes();
                     if let Err(error) = self.trunks[trunk].links[link].asp.send_audit(point_codes) {
                         self.log(LogLevel::Warn, format!("trunk {name}: no DAUD: {error}"));
@@ -91,6 +105,7 @@ impl Gateway {
                 let change = self.trunks[trunk].links[link].destination.handle_ssnm(&message);
                 self.record_destination_change(trunk, link, change);
                 self.refresh_routes(trunk);
+                self.follow_congestion(trunk, link, &message);
             }
         }
     }
@@ -153,6 +168,7 @@ impl Gateway {
             CallEvent::Alerting { cic, message } => self.isup_alerting(trunk, cic, &message),
             CallEvent::Progress { cic, message } => self.isup_progress(trunk, cic, &message),
             CallEvent::Answered { cic, .. } => self.isup_answered(trunk, cic),
+            CallEvent::CongestionReported { level, .. } => self.congestion_reported(trunk, level),
             CallEvent::Released { cic, cause } => self.isup_released(trunk, cic, cause.cause_value),
             CallEvent::ReleaseComplete { cic } => {
                 if let Some(number) = self.call_of_cic(trunk, cic) {
@@ -437,8 +453,7 @@ impl Gateway {
         &mut self,
         number: u64,
         uri: &str,
-        destination: std::net::SocketAddr,
-        transport: TransportKind,
+        (destination, transport): (std::net::SocketAddr, TransportKind),
         calling: &str,
         restricted: bool,
         relayed: Option<super::b2bua::Relayed>,

@@ -282,8 +282,7 @@ impl Gateway {
                         self.send_invite_to(
                             number,
                             &uri,
-                            source,
-                            transport,
+                            (source, transport),
                             &calling,
                             view.presentation_restricted,
                             None,

@@ -6,6 +6,7 @@ use super::call::{Call, CallState, Origin};
 use super::numbers::{self, IsupAddress};
 use super::tables::ReleaseReason;
 use crate::events::LogLevel;
+use crate::gateway::congestion::Admission;
 use crate::gateway::Gateway;
 use crate::isup::codec::EventInformation;
 use crate::isup::{IsupMessage, MessageType as IsupType};
@@ -284,6 +285,15 @@ impl Gateway {
                 format!("trunk {trunk_name}: destination {state} (SSNM)"),
             );
             return self.reject_sip_call(number, ReleaseReason::SignallingDown);
+        }
+        if let Admission::Throttled(level) = self.trunks[index].congestion.admit() {
+            self.log(
+                LogLevel::Warn,
+                format!(
+                    "trunk {trunk_name}: destination congested (level {level}), call throttled"
+                ),
+            );
+            return self.reject_sip_call(number, ReleaseReason::Congestion);
         }
         let format = self.trunks[index].config.number_format();
         let called_address = match numbers::isup_address_from_sip(called, &format) {

@@ -189,8 +189,7 @@ impl Gateway {
         self.send_invite_to(
             number,
             &uri,
-            target.addr,
-            transport,
+            (target.addr, transport),
             &calling,
             restricted,
             relayed,

@@ -185,6 +185,14 @@ pub enum CallEvent {
         /// The ANM or CON.
         message: IsupMessage,
     },
+    /// A REL carried an Automatic Congestion Level (Q.764 §2.11): the peer exchange is overloaded at `level`
+    /// (1 or 2). Reported just before the [`CallEvent::Released`] of the same REL.
+    CongestionReported {
+        /// Circuit of the REL.
+        cic: Cic,
+        /// The ACL value.
+        level: u8,
+    },
     /// The peer released (REL received, RLC sent) or reset the circuit during a call.
     Released {
         /// Circuit.

@@ -118,10 +118,19 @@ pub struct RigOptions {
     pub dialplan_extra: String,
     /// Extra TOML sections (e.g. `[enum]`) placed before the trunk.
     pub config_extra: String,
-    /// Extra arguments for ss7sim (e.g. `--max-asps 2`).
+    /// Extra arguments for ss7sim (e.g. `--max-asps 2`, `--mode ipsp-se`).
     pub exchange_extra: Vec<String>,
     /// The address tandem's SIP listens on (None: 127.0.0.1), e.g. `::1`.
     pub sip_ip: Option<std::net::IpAddr>,
+    /// Network namespaces to run tandem (and SIPp) and ss7sim in, and the address ss7sim listens on
+    /// there (tandem connects to it): `(tandem_netns, exchange_netns, exchange_ip)`.
+    pub netns: Option<(String, String, String)>,
+    /// ss7sim's transport when it differs from tandem's (`transport`), e.g. kernel SCTP facing tandem's
+    /// userspace SCTP.
+    pub exchange_transport: Option<Transport>,
+    /// tandem's `udp_remote_port` when the peer's UDP encapsulation port is not ss7sim's usrsctp (e.g. a
+    /// kernel's `net.sctp.udp_port`).
+    pub udp_remote_port: Option<u16>,
 }
 
 impl Default for RigOptions {
@@ -137,6 +146,9 @@ impl Default for RigOptions {
             config_extra: String::new(),
             exchange_extra: Vec::new(),
             sip_ip: None,
+            netns: None,
+            exchange_transport: None,
+            udp_remote_port: None,
         }
     }
 }
@@ -153,6 +165,22 @@ pub struct Rig {
     /// ss7sim's command line, to start it again.
     exchange_args: Vec<std::ffi::OsString>,
     exchange_starts: u32,
+    /// Namespaces of tandem (and SIPp) and of ss7sim, if any.
+    tandem_netns: Option<String>,
+    exchange_netns: Option<String>,
+}
+
+/// `program`, run inside network namespace `netns` when one is given (`ip netns exec` execs it, so the child's
+/// pid is the program's).
+pub fn command_in(netns: Option<&str>, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    match netns {
+        Some(netns) => {
+            let mut command = Command::new("ip");
+            command.arg("netns").arg("exec").arg(netns).arg(program);
+            command
+        }
+        None => Command::new(program),
+    }
 }
 
 impl Rig {
@@ -177,8 +205,12 @@ impl Rig {
             }
             None => String::new(),
         };
+        let exchange_ip = options
+            .netns
+            .as_ref()
+            .map_or("127.0.0.1".to_owned(), |(_, _, ip)| ip.clone());
         let (remote, opc, dpc, m3ua_lines) = match &options.stp {
-            None => (format!("127.0.0.1:{sctp_port}"), 1, 2, String::new()),
+            None => (format!("{exchange_ip}:{sctp_port}"), 1, 2, String::new()),
             Some(stp) => {
                 let lines = match stp.routing {
                     StpRouting::Dynamic => "register_routing_key = true\n".to_owned(),
@@ -215,7 +247,7 @@ name = "pstn"
 transport = "{transport}"
 remote = "{remote}"
 udp_local_port = {udp_tandem}
-udp_remote_port = {udp_exchange}
+udp_remote_port = {udp_remote}
 opc = {opc}
 dpc = {dpc}
 cic_first = 1
@@ -224,6 +256,7 @@ cic_last = 31
 "#,
             log = log.display().to_string(),
             transport = options.transport.name(),
+            udp_remote = options.udp_remote_port.unwrap_or(udp_exchange),
             extra = options.trunk_extra,
             sip_extra = options.sip_extra,
             dialplan_extra = options.dialplan_extra,
@@ -251,11 +284,17 @@ cic_last = 31
                     .arg(hold_ms.to_string());
             }
         }
+        exchange.args(&options.exchange_extra);
         exchange
             .arg("--listen")
-            .arg(format!("127.0.0.1:{sctp_port}"))
+            .arg(format!("{exchange_ip}:{sctp_port}"))
             .arg("--transport")
-            .arg(options.transport.name())
+            .arg(
+                options
+                    .exchange_transport
+                    .unwrap_or(options.transport)
+                    .name(),
+            )
             .arg("--udp-port")
             .arg(udp_exchange.to_string())
             .arg("--stats")
@@ -285,16 +324,19 @@ cic_last = 31
                 }
             }
         }
-        exchange.args(&options.exchange_extra);
-        exchange
-            .stdout(Stdio::null())
-            .stderr(log_file(dir.path(), "ss7sim.log"));
         let exchange_args: Vec<std::ffi::OsString> =
             exchange.get_args().map(ToOwned::to_owned).collect();
-        let exchange = exchange.spawn().expect("start ss7sim");
+        let tandem_netns = options.netns.as_ref().map(|(t, _, _)| t.clone());
+        let exchange_netns = options.netns.as_ref().map(|(_, e, _)| e.clone());
+        let exchange = command_in(exchange_netns.as_deref(), ss7sim_bin())
+            .args(&exchange_args)
+            .stdout(Stdio::null())
+            .stderr(log_file(dir.path(), "ss7sim.log"))
+            .spawn()
+            .expect("start ss7sim");
         // Let the exchange listen before tandem's first connect (tandem retries anyway).
         std::thread::sleep(Duration::from_millis(200));
-        let tandem = Command::new(tandem_bin())
+        let tandem = command_in(tandem_netns.as_deref(), tandem_bin())
             .arg("run")
             .arg("--config")
             .arg(&config_path)
@@ -315,6 +357,8 @@ cic_last = 31
             exchange: Some(exchange),
             exchange_args,
             exchange_starts: 1,
+            tandem_netns,
+            exchange_netns,
         };
         rig.wait_for(
             Duration::from_secs(20),
@@ -416,7 +460,7 @@ cic_last = 31
         extra: &[&str],
     ) -> Command {
         let local_port = free_port(false);
-        let mut command = Command::new("sipp");
+        let mut command = command_in(self.tandem_netns.as_deref(), "sipp");
         command
             .arg("-sf")
             .arg(repo().join("tests/sipp").join(scenario))
@@ -447,6 +491,35 @@ cic_last = 31
             .current_dir(self.dir.path())
             .stdin(Stdio::null());
         command
+    }
+
+    /// Starts one SIPp call that is answered and held `hold_ms` before its BYE, and one to 992… that the default
+    /// scenario lets ring unanswered (it must end with 503); returns (held, ringing) once ss7sim has answered the one
+    /// and alerted both.
+    pub fn hold_one_ring_one(&self, hold_ms: u64) -> (Child, Child) {
+        let held = self
+            .sipp_command(
+                "uac_basic.xml",
+                "4930123456",
+                1,
+                &["-d", &hold_ms.to_string()],
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start sipp");
+        let ringing = self
+            .sipp_command("uac_reject_503.xml", "9920001", 1, &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start sipp");
+        self.wait_for(
+            Duration::from_secs(10),
+            "one call answered, one ringing",
+            |s| Rig::count(s, "sent", "ANM") >= 1 && Rig::count(s, "sent", "ACM") >= 2,
+        );
+        (held, ringing)
     }
 
     /// Asserts a SIPp run succeeded, showing everything useful when it did not.
@@ -519,7 +592,7 @@ cic_last = 31
         let _ = std::fs::remove_file(&self.stats);
         self.exchange_starts += 1;
         let log = format!("ss7sim-{}.log", self.exchange_starts);
-        let child = Command::new(ss7sim_bin())
+        let child = command_in(self.exchange_netns.as_deref(), ss7sim_bin())
             .args(&self.exchange_args)
             .stdout(Stdio::null())
             .stderr(log_file(self.dir.path(), &log))

@@ -18,6 +18,7 @@ mod loadshare;
 mod multihoming;
 mod recovery;
 mod stp;
+mod udp_kernel_call;
 
 use std::net::SocketAddr;
 use std::time::Duration;

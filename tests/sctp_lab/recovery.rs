@@ -3,7 +3,7 @@
 //! a lost signalling link (41 → 503), the answered call stays up and is released normally after the link is back,
 //! tandem reconnects by itself, and a new call passes; the log replays.
 
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use tandem::sigtran::sctp::kernel_sctp_available;
@@ -22,25 +22,8 @@ fn association_loss_clears_calls_in_setup_keeps_answered_ones_and_recovers() {
         transport: Transport::Kernel,
         ..RigOptions::default()
     });
-    // Answered, then held for 10 s before the BYE.
-    let held = rig
-        .sipp_command("uac_basic.xml", "4930123456", 1, &["-d", "10000"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start sipp");
-    // 992… rings without an answer; the lost link must end it with 503.
-    let ringing = rig
-        .sipp_command("uac_reject_503.xml", "9920001", 1, &[])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start sipp");
-    rig.wait_for(
-        Duration::from_secs(10),
-        "one call answered, one ringing",
-        |s| Rig::count(s, "sent", "ANM") >= 1 && Rig::count(s, "sent", "ACM") >= 2,
-    );
+    // Answered, then held for 10 s before the BYE; and one that rings, which the lost link must end with 503.
+    let (held, ringing) = rig.hold_one_ring_one(10_000);
     rig.kill_exchange();
     rig.wait_for_tandem_log(Duration::from_secs(10), "SCTP association down");
     let ringing: Output = ringing.wait_with_output().expect("sipp");

@@ -19,7 +19,8 @@ use tandem::isup::codec::{
 };
 use tandem::isup::{Cic, IsupMessage, MessageType};
 use tandem::sigtran::m3ua::{
-    Asp, AspConfig, AspEvent, AspState, ProtocolData, Role, RoutingKeyRequest, Transmit,
+    Asp, AspConfig, AspEvent, AspState, IpspExchange, Parameter, PointCodeEntry, ProtocolData,
+    Role, RoutingKeyRequest, Transmit,
 };
 
 use crate::caller::{Caller, CallerCommand};
@@ -54,9 +55,17 @@ pub struct ExchangeConfig {
     pub role: Role,
     /// As an ASP: register a routing key for our point code (RKM REG-REQ) before ASPAC.
     pub register_routing_key: bool,
+    /// IPSP mode toward tandem (RFC 4666 §4.3.2): single exchange (we acknowledge) or double.
+    pub ipsp: Option<IpspExchange>,
     /// Where to write the statistics JSON.
     pub stats_path: Option<PathBuf>,
+    /// Report our point code congested at this level (SCON, RFC 4666 §3.4.4) every
+    /// [`SCON_REPEAT_MS`] for this many ms after the peer's ASP became active.
+    pub congestion: Option<(u8, u64)>,
 }
+
+/// How often SCON is repeated while the simulated congestion lasts (like Q.704's periodic TFC).
+pub const SCON_REPEAT_MS: u64 = 200;
 
 /// Numbers of the calls `ss7sim call` places.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +87,8 @@ pub struct Exchange {
     caller: Option<(Caller, CallPlan)>,
     stats: Stats,
     transmits: VecDeque<(u64, Transmit)>,
+    /// Next SCON and the end of the simulated congestion.
+    scon: Option<(u64, u64)>,
 }
 
 impl Exchange {
@@ -96,6 +107,7 @@ impl Exchange {
             caller,
             stats: Stats::default(),
             transmits: VecDeque::new(),
+            scon: None,
             config,
         };
         exchange.write_stats();
@@ -117,6 +129,7 @@ impl Exchange {
             id: "ss7sim".to_owned(),
             routing_context: config.routing_context,
             register_routing_key,
+            ipsp: config.ipsp,
             ..AspConfig::default()
         })
     }
@@ -189,7 +202,8 @@ impl Exchange {
     fn active_asps(&self) -> Vec<u64> {
         self.asps
             .iter()
-            .filter(|(_, asp)| asp.state() == AspState::Active)
+            // In IPSP double exchange DATA needs both ends active, not just the one that moved.
+            .filter(|(_, asp)| asp.can_send_data())
             .map(|(id, _)| *id)
             .collect()
     }
@@ -199,6 +213,7 @@ impl Exchange {
         for asp in self.asps.values_mut() {
             asp.handle_timeout(now_ms);
         }
+        self.send_scon(now_ms);
         self.calls.handle_timeout(now_ms);
         self.engine.handle_timeout(now_ms);
         if let Some((caller, _)) = &mut self.caller {
@@ -212,6 +227,7 @@ impl Exchange {
         let caller = self.caller.as_ref().and_then(|(c, _)| c.poll_timeout());
         let asps = self.asps.values().filter_map(Asp::poll_timeout);
         [
+            self.scon.map(|(next, _)| next),
             self.calls.poll_timeout(),
             self.engine.poll_timeout(),
             caller,
@@ -308,10 +324,11 @@ impl Exchange {
 
     fn handle_asp_event(&mut self, id: u64, event: AspEvent, now_ms: u64) {
         match event {
-            AspEvent::StateChanged { from, to } => {
-                let whose = match self.config.role {
-                    Role::Sgp => "peer ASP",
-                    Role::Asp => "own ASP",
+            AspEvent::StateChanged { from, to } | AspEvent::PeerStateChanged { from, to } => {
+                let whose = match (self.config.role, &event) {
+                    (_, AspEvent::PeerStateChanged { .. }) => "peer IPSP",
+                    (Role::Sgp, _) => "peer ASP",
+                    (Role::Asp, _) => "own ASP",
                 };
                 log(format_args!(
                     "{whose} {from:?} -> {to:?} (association {id})"
@@ -320,7 +337,13 @@ impl Exchange {
                 self.stats.active_asps = self.active_asps().len();
                 self.stats.asp_active = self.stats.active_asps > 0;
                 self.write_stats();
-                if to == AspState::Active && !was_active {
+                if self.stats.asp_active && !was_active {
+                    if let Some((level, duration)) = self.config.congestion {
+                        self.scon = Some((now_ms, now_ms.saturating_add(duration)));
+                        for asp in self.asps.values_mut() {
+                            asp.set_audit_congestion(Some(level));
+                        }
+                    }
                     if let Some((caller, _)) = &mut self.caller {
                         caller.handle_asp_active(now_ms);
                     }
@@ -336,6 +359,47 @@ impl Exchange {
             }
             other => log(format_args!("m3ua: {other:?}")),
         }
+    }
+
+    /// Sends the simulated congestion's SCON when due, until it is over.
+    fn send_scon(&mut self, now_ms: u64) {
+        let (Some((next, until)), Some((level, _))) = (self.scon, self.config.congestion) else {
+            return;
+        };
+        if next > now_ms {
+            return;
+        }
+        if now_ms >= until || !self.stats.asp_active {
+            log("simulated congestion over: no more SCON");
+            self.scon = None;
+            for asp in self.asps.values_mut() {
+                asp.set_audit_congestion(None);
+            }
+            return;
+        }
+        let parameters = vec![
+            Parameter::AffectedPointCode(vec![PointCodeEntry::exact(self.config.opc)]),
+            Parameter::CongestionIndications(u32::from(level)),
+        ];
+        // SSNM toward the AS goes on one of its active ASPs.
+        let Some(asp) = self
+            .active_asps()
+            .first()
+            .and_then(|id| self.asps.get_mut(id))
+        else {
+            return;
+        };
+        match asp.send_network_management(
+            tandem::sigtran::m3ua::MessageType::SignallingCongestion,
+            parameters,
+        ) {
+            Ok(()) => log(format_args!(
+                "-> SCON level {level} for {}",
+                self.config.opc
+            )),
+            Err(error) => log(format_args!("no SCON: {error}")),
+        }
+        self.scon = Some((now_ms + SCON_REPEAT_MS, until));
     }
 
     fn handle_data(&mut self, data: ProtocolData, now_ms: u64) {

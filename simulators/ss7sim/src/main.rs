@@ -61,6 +61,17 @@ enum Transport {
     Udp,
 }
 
+/// M3UA role of a listening exchange.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Mode {
+    /// Signalling gateway process toward tandem's ASP.
+    Sgp,
+    /// IPSP single exchange: we only acknowledge.
+    IpspSe,
+    /// IPSP double exchange: we request and acknowledge.
+    IpspDe,
+}
+
 #[derive(Debug, Clone, Args)]
 struct ServeArgs {
     /// Address to listen on for SCTP associations (as an SGP, tandem connecting to us).
@@ -81,6 +92,10 @@ struct ServeArgs {
     /// SCTP stack.
     #[arg(long, value_enum, default_value = "auto")]
     transport: Transport,
+    /// M3UA role toward tandem when listening: `sgp` (tandem is an ASP), `ipsp-se` (tandem is
+    /// the requesting IPSP, we acknowledge) or `ipsp-de` (both request), RFC 4666 §4.3.2.
+    #[arg(long, value_enum, default_value = "sgp")]
+    mode: Mode,
     /// Local UDP port of the userspace SCTP stack (transport udp).
     #[arg(long, default_value_t = 9899)]
     udp_port: u16,
@@ -109,6 +124,13 @@ struct ServeArgs {
     /// Scenario file (TOML); the bundled scenarios/default.toml when absent.
     #[arg(long)]
     scenario: Option<PathBuf>,
+    /// Simulate congestion: once the peer's ASP is active, send SCON with this level (1..=3)
+    /// for our point code every 200 ms, for `--scon-ms`.
+    #[arg(long)]
+    scon_level: Option<u8>,
+    /// How long the simulated congestion lasts.
+    #[arg(long, default_value_t = 3_000)]
+    scon_ms: u64,
     /// Statistics JSON file, rewritten after every ISUP message.
     #[arg(long)]
     stats: Option<PathBuf>,
@@ -197,7 +219,13 @@ async fn run(args: &ServeArgs, call: Option<CallArgs>) -> Result<bool, String> {
             Role::Sgp
         },
         register_routing_key: args.register_routing_key,
+        ipsp: match args.mode {
+            Mode::Sgp => None,
+            Mode::IpspSe => Some(tandem::sigtran::m3ua::IpspExchange::Single),
+            Mode::IpspDe => Some(tandem::sigtran::m3ua::IpspExchange::Double),
+        },
         stats_path: args.stats.clone(),
+        congestion: args.scon_level.map(|level| (level, args.scon_ms)),
     };
     let caller = call.as_ref().map(|call| {
         let caller = Caller::new(CallerConfig {

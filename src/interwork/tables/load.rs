@@ -359,6 +359,7 @@ pub(super) fn parse(file: &str, text: &str) -> Result<MappingTables, TableError>
         no_route: release_cause("no_route")?,
         no_circuit: release_cause("no_circuit")?,
         signalling_down: release_cause("signalling_down")?,
+        congestion: release_cause("congestion")?,
         no_common_codec: release_cause("no_common_codec")?,
         invalid_number: release_cause("invalid_number")?,
     };

@@ -53,6 +53,8 @@ pub enum ReleaseReason {
     NoCircuit,
     /// The signalling link (M3UA/SCTP) toward the trunk went down.
     SignallingDown,
+    /// The destination is congested (M3UA SCON) and the throttle refused the call.
+    Congestion,
     /// The two sides have no codec in common.
     NoCommonCodec,
     /// The called number cannot be used (empty, not digits, too long).
@@ -175,6 +177,8 @@ pub struct ReleaseCauses {
     pub no_circuit: u8,
     /// See [`ReleaseReason::SignallingDown`].
     pub signalling_down: u8,
+    /// See [`ReleaseReason::Congestion`].
+    pub congestion: u8,
     /// See [`ReleaseReason::NoCommonCodec`].
     pub no_common_codec: u8,
     /// See [`ReleaseReason::InvalidNumber`].
@@ -401,6 +405,7 @@ impl MappingTables {
             ReleaseReason::NoRoute => causes.no_route,
             ReleaseReason::NoCircuit => causes.no_circuit,
             ReleaseReason::SignallingDown => causes.signalling_down,
+            ReleaseReason::Congestion => causes.congestion,
             ReleaseReason::NoCommonCodec => causes.no_common_codec,
             ReleaseReason::InvalidNumber => causes.invalid_number,
         }

@@ -79,6 +79,15 @@ impl CallControl {
                         local_cause(causes::NORMAL_UNSPECIFIED)
                     }
                 };
+                // Q.764 §2.11: an overloaded exchange puts its Automatic Congestion Level (Q.763 §3.4: 1 or 2) in
+                // the REL it sends; the layer above reduces traffic toward it.
+                let acl = crate::isup::codec::ParameterCode::AUTOMATIC_CONGESTION_LEVEL;
+                if let Some(&level) = message.parameter(acl).and_then(<[u8]>::first) {
+                    if level > 0 {
+                        self.events
+                            .push_back(CallEvent::CongestionReported { cic, level });
+                    }
+                }
                 self.on_release(cic, &state, cause);
             }
             MessageType::RLC => self.on_release_complete(cic, &state, now_ms),

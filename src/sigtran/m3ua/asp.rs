@@ -6,7 +6,9 @@
 //! every `retry_ms` until acknowledged. [`Role::Sgp`] is the server side
 //! used by the bundled SS7 exchange simulator: it acknowledges ASPSM/ASPTM
 //! requests, assigns Routing Contexts on registration and tracks the peer
-//! ASP's state. Time enters as `now_ms`; nothing here touches a socket or a
+//! ASP's state. With [`AspConfig::ipsp`] the two ends are IPSPs (RFC 4666
+//! §4.3.2, `ipsp.rs`): single exchange keeps the two roles, double exchange
+//! runs both at once. Time enters as `now_ms`; nothing here touches a socket or a
 //! clock. After every `handle_*` call drain `poll_transmit`, `poll_event`
 //! and `poll_transition`, then arm a timer for `poll_timeout`.
 
@@ -17,7 +19,8 @@ use super::message::{M3uaMessage, MessageClass, MessageType};
 use super::parameter::{Parameter, PointCodeEntry, ProtocolData};
 
 pub use types::{
-    AspConfig, AspEvent, AspState, Role, RoutingKeyRequest, TrafficMode, Transition, Transmit,
+    AspConfig, AspEvent, AspState, IpspExchange, Role, RoutingKeyRequest, TrafficMode, Transition,
+    Transmit,
 };
 
 /// NTFY Status Type "AS State Change" (RFC 4666 §3.8.2).
@@ -55,6 +58,8 @@ pub struct Asp {
     registered_routing_context: Option<u32>,
     /// Routing Contexts handed out by an Sgp.
     assigned_routing_contexts: Vec<u32>,
+    /// An Sgp's answer to DAUD: SCON at this level, or DAVA.
+    audit_congestion: Option<u8>,
     retry_at: Option<u64>,
     beat_at: Option<u64>,
     beat_sequence: u64,
@@ -63,6 +68,8 @@ pub struct Asp {
     beats_missed: u32,
     /// DEREG-REQ sent, DEREG-RSP awaited.
     deregistering: bool,
+    /// IPSP double exchange: the acknowledging half, which follows the peer IPSP's requests.
+    peer: Option<Box<Asp>>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<AspEvent>,
     transitions: VecDeque<Transition>,
@@ -71,6 +78,12 @@ pub struct Asp {
 impl Asp {
     /// A machine in `AspState::Down`, waiting for `handle_sctp_up`.
     pub fn new(config: AspConfig) -> Self {
+        let mut config = config;
+        if config.ipsp == Some(IpspExchange::Double) {
+            // Both IPSPs request in double exchange; the boxed half acknowledges.
+            config.role = Role::Asp;
+        }
+        let peer = ipsp::peer_half(&config).map(Box::new);
         Self {
             config,
             state: AspState::Down,
@@ -79,12 +92,14 @@ impl Asp {
             active_routing_context: None,
             registered_routing_context: None,
             assigned_routing_contexts: Vec::new(),
+            audit_congestion: None,
             retry_at: None,
             beat_at: None,
             beat_sequence: 0,
             beat_outstanding: false,
             beats_missed: 0,
             deregistering: false,
+            peer,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             transitions: VecDeque::new(),
@@ -109,6 +124,9 @@ impl Asp {
     /// The SCTP association came up: an Asp sends ASPUP (RFC 4666 §4.3.4.1).
     pub fn handle_sctp_up(&mut self, now_ms: u64) {
         self.sctp_up = true;
+        if let Some(peer) = &mut self.peer {
+            peer.handle_sctp_up(now_ms);
+        }
         if self.config.role == Role::Asp && self.target != AspState::Down {
             self.send_step(now_ms, "SCTP association up");
         }
@@ -120,6 +138,10 @@ impl Asp {
         self.transmits.clear();
         self.retry_at = None;
         self.set_state(AspState::Down, "SCTP association down", now_ms);
+        if let Some(peer) = &mut self.peer {
+            peer.handle_sctp_down(now_ms);
+        }
+        self.absorb_peer();
     }
 
     /// Asks an active client ASP to go inactive (ASPIA, RFC 4666 §4.3.4.4).
@@ -157,7 +179,7 @@ impl Asp {
     /// Network Appearance; the stream follows the SLS so that one signalling
     /// relation keeps its order.
     pub fn send_data(&mut self, protocol_data: ProtocolData) -> Result<(), AspError> {
-        if self.state != AspState::Active {
+        if !self.can_send_data() {
             return Err(AspError::NotActive { state: self.state });
         }
         // The Protocol Data TLV length (16 bits) also covers its 4-byte
@@ -273,6 +295,9 @@ impl Asp {
                 return;
             }
         };
+        if self.config.ipsp.is_some() && self.handle_ipsp(&message, stream, data, now_ms) {
+            return;
+        }
         match message.message_type.class() {
             MessageClass::Management => self.handle_management(&message, now_ms),
             MessageClass::AspStateMaintenance if message.message_type == MessageType::Heartbeat => {
@@ -480,6 +505,10 @@ impl Asp {
     }
 
     fn notify(&mut self, status_info: u16) {
+        if self.config.ipsp.is_some() {
+            // NTFY reports an Application Server's state; between IPSPs there is none to report.
+            return;
+        }
         let mut parameters = vec![Parameter::Status {
             status_type: STATUS_TYPE_AS_STATE_CHANGE,
             status_info,
@@ -535,9 +564,10 @@ impl Asp {
             self.beat_at = self.config.beat_interval_ms.map(|i| now_ms + i.max(1));
         }
         self.transitions.push_back(Transition {
-            machine: match self.config.role {
-                Role::Asp => "m3ua_asp",
-                Role::Sgp => "m3ua_sgp",
+            machine: match (self.config.role, self.config.ipsp) {
+                (Role::Asp, _) => "m3ua_asp",
+                (Role::Sgp, None) => "m3ua_sgp",
+                (Role::Sgp, Some(_)) => "m3ua_ipsp_peer",
             },
             id: self.config.id.clone(),
             from: format!("{from:?}"),
@@ -548,6 +578,7 @@ impl Asp {
     }
 }
 
+mod ipsp;
 mod rkm;
 mod sgp;
 #[cfg(test)]

@@ -22,7 +22,8 @@ pub mod message;
 pub mod parameter;
 
 pub use asp::{
-    Asp, AspConfig, AspEvent, AspState, Role, RoutingKeyRequest, TrafficMode, Transition, Transmit,
+    Asp, AspConfig, AspEvent, AspState, IpspExchange, Role, RoutingKeyRequest, TrafficMode,
+    Transition, Transmit,
 };
 pub use codec::decode;
 pub use error::{error_code, AspError, M3uaError};

@@ -29,6 +29,8 @@ impl Pair {
             routing_context: None,
             role: Role::Sgp,
             register_routing_key: false,
+            ipsp: None,
+            congestion: None,
             stats_path: None,
         };
         let exchange =

@@ -2,12 +2,37 @@
 //! ASPSM/ASPTM requests, assigns Routing Contexts on registration and
 //! tracks the peer ASP's state, as the SS7 exchange simulator needs.
 
-use super::{Asp, AspState, TrafficMode, STATUS_AS_ACTIVE, STATUS_AS_INACTIVE};
+use super::{Asp, AspError, AspState, TrafficMode, STATUS_AS_ACTIVE, STATUS_AS_INACTIVE};
 use crate::sigtran::m3ua::error::error_code;
 use crate::sigtran::m3ua::message::{M3uaMessage, MessageType};
 use crate::sigtran::m3ua::parameter::{tag, Parameter};
 
 impl Asp {
+    /// An SGP reports the state of destinations behind it (SSNM, RFC 4666 §3.4: DUNA, DAVA, SCON, DUPU,
+    /// DRST) with `parameters` (Affected Point Code and the like); the Routing Context is added.
+    pub fn send_network_management(
+        &mut self,
+        message_type: MessageType,
+        parameters: Vec<Parameter>,
+    ) -> Result<(), AspError> {
+        if self.config.role != super::Role::Sgp || self.config.ipsp.is_some() || !self.state.is_up()
+        {
+            return Err(AspError::InvalidState {
+                request: message_type.name(),
+                state: self.state,
+            });
+        }
+        let mut all = self.routing_context_parameter();
+        all.extend(parameters);
+        self.send(message_type, all);
+        Ok(())
+    }
+
+    /// How an SGP answers DAUD from now on: SCON with this congestion level, or (`None`) DAVA.
+    pub fn set_audit_congestion(&mut self, level: Option<u8>) {
+        self.audit_congestion = level;
+    }
+
     pub(super) fn handle_as_sgp(&mut self, message: &M3uaMessage, now_ms: u64) {
         use AspState as S;
         use MessageType as T;
@@ -48,12 +73,19 @@ impl Asp {
             }
             (T::Data, S::Active) => self.deliver_data(message),
             (T::DestinationStateAudit, state) if state.is_up() => {
-                // The simulator knows no network: every audited destination is available.
+                // The simulator knows no network: every audited destination is available, or congested
+                // when told so (RFC 4666 §4.5.3: the answer reflects the current state).
                 let mut parameters = self.routing_context_parameter();
                 if let Some(entries) = message.affected_point_codes() {
                     parameters.push(Parameter::AffectedPointCode(entries.to_vec()));
                 }
-                self.send(T::DestinationAvailable, parameters);
+                match self.audit_congestion {
+                    Some(level) => {
+                        parameters.push(Parameter::CongestionIndications(u32::from(level)));
+                        self.send(T::SignallingCongestion, parameters);
+                    }
+                    None => self.send(T::DestinationAvailable, parameters),
+                }
             }
             (t, state) => self.unexpected(t, state),
         }

@@ -382,6 +382,16 @@ fn sgp_answers_daud_with_dava() {
         pair.asp_events.last(),
         Some(AspEvent::NetworkManagement(m)) if m.message_type == MessageType::DestinationAvailable
     ));
+    // Told that the destination is congested, the SGP answers with SCON and the level.
+    pair.sgp.set_audit_congestion(Some(2));
+    pair.wire.clear();
+    pair.sgp.handle_bytes(0, &daud.encode(), 0);
+    pair.drive();
+    assert_eq!(pair.names(), ["<SCON"]);
+    assert!(pair.wire[0]
+        .2
+        .parameters
+        .contains(&Parameter::CongestionIndications(2)));
 }
 
 #[test]
@@ -508,4 +518,5 @@ fn alternate_asp_active_makes_the_asp_inactive() {
     assert_eq!(pair.asp.state(), AspState::Active);
 }
 
+mod ipsp;
 mod states;

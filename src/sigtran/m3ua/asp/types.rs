@@ -14,6 +14,18 @@ pub enum Role {
     Sgp,
 }
 
+/// IP Server Process exchange model (RFC 4666 §4.3.2, §5.5.2): how two IPSPs talking M3UA
+/// directly, without an SG between them, bring their association into service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpspExchange {
+    /// IPSP-SE: only one IPSP sends ASPUP/ASPAC/ASPIA/ASPDN ([`Role::Asp`]); the other
+    /// ([`Role::Sgp`]) only acknowledges them.
+    Single,
+    /// IPSP-DE: both IPSPs send the requests and both acknowledge the peer's; each end keeps its
+    /// own state and the peer's, and DATA flows once both are active.
+    Double,
+}
+
 /// Traffic Mode Type (RFC 4666 §3.8.1 parameter 0x000b).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[repr(u32)]
@@ -67,6 +79,9 @@ pub struct AspConfig {
     pub retry_ms: u64,
     /// Outbound SCTP streams negotiated; stream 0 carries management.
     pub outbound_streams: u16,
+    /// IPSP mode (RFC 4666 §4.3.2) instead of ASP ↔ SGP: no NTFY, no SSNM, no routing key
+    /// management; with [`IpspExchange::Double`] the role is ignored (both ends request).
+    pub ipsp: Option<IpspExchange>,
 }
 
 impl Default for AspConfig {
@@ -83,6 +98,7 @@ impl Default for AspConfig {
             beat_loss_threshold: 3,
             retry_ms: 2000,
             outbound_streams: 16,
+            ipsp: None,
         }
     }
 }
@@ -130,6 +146,13 @@ pub struct Transmit {
 pub enum AspEvent {
     /// The (peer, for an Sgp) ASP state changed.
     StateChanged {
+        /// Previous state.
+        from: AspState,
+        /// New state.
+        to: AspState,
+    },
+    /// IPSP double exchange: the peer IPSP's state as its requests move it (RFC 4666 §4.3.2).
+    PeerStateChanged {
         /// Previous state.
         from: AspState,
         /// New state.
