@@ -230,7 +230,7 @@ impl Gateway {
         if matches!(status, 408 | 503) && self.fail_over(number) {
             return;
         }
-        if self.retry_sip_route(number, status) {
+        if self.retry_after_rejection(number, status) {
             return;
         }
         let relayed: Vec<(String, String)> = headers
@@ -258,30 +258,6 @@ impl Gateway {
         }
         self.log(LogLevel::Warn, format!("called leg ended: {reason:?}"));
         self.clear_incoming(number, &format!("called leg ended: {reason:?}"));
-    }
-
-    /// After a final error on the outgoing leg of a SIP→SIP call: whether the next route was taken.
-    fn retry_sip_route(&mut self, number: u64, status: u16) -> bool {
-        let Some(call) = self.calls.get_mut(&number) else {
-            return false;
-        };
-        let retryable = !call.sip_done
-            && matches!(call.state, CallState::Proceeding | CallState::Alerting)
-            && !call.routes.is_empty()
-            && self.config.dialplan.retry_statuses.contains(&status);
-        if !retryable {
-            return false;
-        }
-        if let Some(leg) = call.out_leg.take() {
-            self.legs.remove(&leg);
-        }
-        self.log(
-            LogLevel::Info,
-            format!("SIP target answered {status}; trying the next route"),
-        );
-        self.set_call_state(number, CallState::Routing, &format!("{status}: next route"));
-        self.try_next_route(number);
-        true
     }
 
     /// Ends the incoming leg: BYE once answered, else the final `status`.

@@ -116,6 +116,15 @@ impl Call {
             routing: None,
         }
     }
+
+    /// Takes the leg tandem placed toward a SIP target (SIP→SIP: the outgoing one; ISUP→SIP: the only one), when
+    /// that target failed and another is to be tried.
+    pub(crate) fn take_outgoing_leg(&mut self) -> Option<LegId> {
+        match self.origin {
+            Origin::Sip => self.out_leg.take(),
+            Origin::Isup => self.leg.take(),
+        }
+    }
 }
 
 impl Gateway {

@@ -379,19 +379,22 @@ impl Gateway {
         true
     }
 
-    /// After a final SIP error on an ISUP-originated call: whether the next route was taken.
+    /// After a final SIP error from a call's SIP target (ISUP→SIP, or the outgoing leg of SIP→SIP): whether the
+    /// next route was taken.
     pub(crate) fn retry_after_rejection(&mut self, number: u64, status: u16) -> bool {
         let Some(call) = self.calls.get_mut(&number) else {
             return false;
         };
-        let retryable = call.origin == Origin::Isup
+        // A SIP→SIP call whose caller has gone has no one to retry for.
+        let caller_waits = call.origin == Origin::Isup || !call.sip_done;
+        let retryable = caller_waits
             && matches!(call.state, CallState::Proceeding | CallState::Alerting)
             && !call.routes.is_empty()
             && self.config.dialplan.retry_statuses.contains(&status);
         if !retryable {
             return false;
         }
-        if let Some(leg) = call.leg.take() {
+        if let Some(leg) = call.take_outgoing_leg() {
             self.legs.remove(&leg);
         }
         self.log(

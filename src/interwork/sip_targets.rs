@@ -214,12 +214,7 @@ impl Gateway {
             return false;
         }
         if let Some(call) = self.calls.get_mut(&number) {
-            // A SIP→SIP call's failed target was its outgoing leg; an ISUP call has only the one.
-            let failed = match call.origin {
-                super::call::Origin::Sip => call.out_leg.take(),
-                super::call::Origin::Isup => call.leg.take(),
-            };
-            if let Some(leg) = failed {
+            if let Some(leg) = call.take_outgoing_leg() {
                 self.legs.remove(&leg);
             }
         }
