@@ -28,6 +28,23 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// An ss7sim scenario that rings 50 ms after the IAM and answers `answer_after_ms` after it, in a temporary
+/// directory that lives as long as the returned guard. Tests whose SIP side must see ringing before the answer
+/// use it: under load (or across an STP that shares traffic round-robin) the default 150 ms between ACM and ANM
+/// is not always enough.
+pub fn late_answer_scenario(answer_after_ms: u64) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("scenario dir");
+    let path = dir.path().join("late_answer.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[[rule]]\nname = \"late answer\"\nprefix = \"\"\nacm_after_ms = 50\nanswer_after_ms = {answer_after_ms}\n"
+        ),
+    )
+    .expect("scenario file");
+    (dir, path)
+}
+
 /// A UDP port that is free now (and the same TCP port, for SIP which listens on both).
 pub fn free_port(need_tcp: bool) -> u16 {
     for _ in 0..100 {

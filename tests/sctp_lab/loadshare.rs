@@ -6,6 +6,10 @@
 //! Stopping one of the two ASPs at the STP cannot be done with osmo-stp 1.6 (Debian 12): `shutdown` on an ASP
 //! answers "Not supported yet", and `no asp NAME` on a connected ASP kills osmo-stp. The failover half of the check
 //! therefore runs on the host against ss7sim (`tests/e2e/loadshare.rs`), which can stop one ASP of its AS.
+//!
+//! osmo-stp 1.6 shares a loadshare AS's traffic round-robin, not by SLS, so one circuit's ACM and ANM can reach
+//! tandem on different associations and overtake each other (seen: a delayed ACM arriving after the ANM, which
+//! tandem rightly discards). The exchange here answers a second after its ACM so the SIP side sees 180 then 200.
 
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -15,7 +19,7 @@ use tandem::events::store::EventReader;
 use tandem::events::{EventKind, Input, Output};
 use tandem::sigtran::m3ua::{M3uaMessage, MessageType};
 
-use crate::harness::{Rig, RigOptions, Stp, StpRouting, Transport};
+use crate::harness::{late_answer_scenario, Exchange, Rig, RigOptions, Stp, StpRouting, Transport};
 use crate::stp::{pc, OwnStp};
 
 const LOADSHARE_STP: SocketAddr =
@@ -55,8 +59,12 @@ fn twenty_held_calls_share_two_asps_of_a_loadshare_as_at_osmo_stp() {
     let Some(stp) = OwnStp::start_with("tests/data/osmo-stp-loadshare.cfg", LOADSHARE_STP) else {
         return;
     };
+    let (_scenario_dir, scenario) = late_answer_scenario(1050);
     let mut rig = Rig::start(RigOptions {
         transport: Transport::Kernel,
+        exchange: Exchange::Serve {
+            scenario: Some(scenario),
+        },
         stp: Some(Stp {
             address: LOADSHARE_STP,
             tandem_pc: pc(0, 24, 2),
