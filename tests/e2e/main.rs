@@ -15,4 +15,5 @@ mod rfc4475;
 mod secure_transports;
 mod sip_client;
 mod sip_to_isup;
+mod websocket_users;
 mod wire;
