@@ -210,6 +210,8 @@ pub(crate) async fn serve<S>(
             }
         }
     }
+    // The write task ends when every sender is gone: ours first, then the core's once it sees the detach.
+    drop(pong);
     detach(&feed, transport, peer, write_task).await;
 }
 

@@ -165,5 +165,7 @@ async fn session<S>(
             break;
         }
     }
+    // The write task ends when every sender is gone: ours first, then the core's once it sees the detach.
+    drop(pong);
     detach(&feed, transport, peer, write_task).await;
 }

@@ -14,28 +14,10 @@ use md5::Md5;
 use sha2::{Digest, Sha256};
 
 use crate::harness::{free_port, Rig, RigOptions};
-use crate::sip_client::{SipClient, SipMessage, TestCa, SDP_OFFER};
+use crate::registrar::{assert_call_to_user_refused, ROUTE_TO_USER};
+use crate::sip_client::{runtime, SipClient, SipMessage, TestCa, SDP_OFFER};
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
-/// Calls from the exchange go to the user named by the national number (the view's called number is E.164).
-const ROUTE_TO_USER: &str = r#"
-fn route(view) {
-    if view.source == "isup" {
-        let user = view.called;
-        user.replace("+49", "");
-        return #{ action: "user", user: user };
-    }
-    #{ action: "trunk", trunk: "pstn" }
-}
-"#;
-
-const USERS: &str = "[[sip.user]]\nname = \"1001\"\npassword = \"s3cret\"\n[[sip.user]]\nname = \"1002\"\npassword = \"0ther\"\n";
+const USERS: &str = "[[sip.user]]\nname = \"1001\"\npassword = \"s3cret\"\n";
 
 fn hex_digest(algorithm: &str, text: &str) -> String {
     let bytes: Vec<u8> = match algorithm {
@@ -107,12 +89,18 @@ async fn register(
 }
 
 /// Takes tandem's INVITE on `client`'s connection, answers it, and answers the exchange's BYE: the whole
-/// incoming call. Returns the INVITE.
-async fn answer_incoming_call(client: &mut SipClient) -> SipMessage {
+/// incoming call. Returns the INVITE, or `None` when a message did not come. The INVITE may take a while: the
+/// calling ss7sim replaces the serving one, and tandem's association has to notice and come back first.
+async fn answer_incoming_call(client: &mut SipClient) -> Option<SipMessage> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let invite = loop {
-        let message = client.recv().await.expect("tandem's INVITE on the flow");
-        if message.method() == Some("INVITE") {
-            break message;
+        match client.recv().await {
+            Some(message) if message.method() == Some("INVITE") => break message,
+            Some(_) => {}
+            None if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            None => return None,
         }
     };
     let tag = client.token();
@@ -123,13 +111,13 @@ async fn answer_incoming_call(client: &mut SipClient) -> SipMessage {
     client.send(&ok).await;
     let mut acked = false;
     loop {
-        let message = client.recv().await.expect("ACK, then tandem's BYE");
+        let message = client.recv().await?;
         match message.method() {
             Some("ACK") => acked = true,
             Some("BYE") => {
                 assert!(acked, "BYE before the ACK");
                 client.send(&message.ok()).await;
-                return invite;
+                return Some(invite);
             }
             _ => {}
         }
@@ -150,74 +138,121 @@ fn rig(ca: &TestCa, sip_extra: &str) -> (Rig, SocketAddr, SocketAddr) {
     (rig, http, https)
 }
 
-#[test]
-fn websocket_users_register_with_digest_call_out_and_are_called() {
+/// Opens a WebSocket (`secure`: WSS) to the rig.
+async fn connect(ca: &TestCa, http: SocketAddr, https: SocketAddr, secure: bool) -> SipClient {
+    if secure {
+        SipClient::wss(https, &ca.connector())
+            .await
+            .expect("WSS handshake")
+    } else {
+        SipClient::ws(http, "sip").await.expect("WS handshake")
+    }
+}
+
+/// REGISTER with digest (`algorithm`), a call out to the exchange, then the exchange's call to the user on the
+/// same connection: one rig, one incoming call (back-to-back ss7sim call runs race tandem's circuit reset).
+fn register_call_out_and_be_called(secure: bool, algorithm: &str) {
     let ca = TestCa::new();
     let (mut rig, http, https) = rig(&ca, "");
     let rt = runtime();
-    let (mut ws, mut wss) = rt.block_on(async {
-        let mut ws = SipClient::ws(http, "sip").await.expect("WS handshake");
-        let mut wss = SipClient::wss(https, &ca.connector())
-            .await
-            .expect("WSS handshake");
-        for (client, user, password, algorithm) in [
-            (&mut ws, "1001", "s3cret", "SHA-256"),
-            (&mut wss, "1002", "0ther", "MD5"),
-        ] {
-            let ok = register(client, user, password, algorithm, ">", "").await;
-            assert_eq!(
-                ok.status(),
-                Some(200),
-                "{} REGISTER: {}",
-                client.transport,
-                ok.text
-            );
-            assert!(
-                ok.header("Contact")
-                    .is_some_and(|c| c.contains(&format!("sip:{user}@{}", client.host))),
-                "the 200 lists the binding: {}",
-                ok.text
-            );
-            let mut call = client.invite("4930123456").await;
-            assert_eq!(
-                call.invite_statuses.last(),
-                Some(&200),
-                "{} call out\n{}",
-                client.transport,
-                rig.logs()
-            );
-            assert_eq!(client.bye(&mut call).await, 200, "{} BYE", client.transport);
-        }
-        (ws, wss)
-    });
-    for (client, user) in [(&mut ws, "1001"), (&mut wss, "1002")] {
-        rig.start_exchange_call(user, 1, 300);
-        let invite = rt.block_on(answer_incoming_call(client));
+    let mut client = rt.block_on(async {
+        let mut client = connect(&ca, http, https, secure).await;
+        let ok = register(&mut client, "1001", "s3cret", algorithm, ">", "").await;
+        assert_eq!(ok.status(), Some(200), "REGISTER: {}", ok.text);
         assert!(
-            invite
-                .text
-                .starts_with(&format!("INVITE sip:{user}@{}", client.host)),
-            "the INVITE targets the binding: {}",
-            invite.text
+            ok.header("Contact")
+                .is_some_and(|c| c.contains(&format!("sip:1001@{}", client.host))),
+            "the 200 lists the binding: {}",
+            ok.text
         );
-        assert!(
-            rig.wait_exchange(Duration::from_secs(30)),
-            "the exchange's call to {user} over {} did not complete\n{}",
+        let mut call = client.invite("4930123456").await;
+        assert_eq!(
+            call.invite_statuses.last(),
+            Some(&200),
+            "{} call out\n{}",
             client.transport,
             rig.logs()
         );
-        let stats = rig.stats();
-        assert_eq!(Rig::count(&stats, "received", "ANM"), 1, "{stats}");
-        rig.wait_for_tandem_log(
-            Duration::from_secs(5),
-            &format!("user {user} is registered at sip:{user}@"),
-        );
-    }
+        assert_eq!(client.bye(&mut call).await, 200, "{} BYE", client.transport);
+        client
+    });
+    // The call out fully released at the exchange before it is replaced by the calling one.
+    rig.wait_for(Duration::from_secs(10), "the RLC", |s| {
+        Rig::count(s, "sent", "RLC") >= 1
+    });
+    rig.start_exchange_call("1001", 1, 300);
+    let invite = rt
+        .block_on(answer_incoming_call(&mut client))
+        .unwrap_or_else(|| panic!("the call to 1001 did not arrive and end\n{}", rig.logs()));
+    assert!(
+        invite
+            .text
+            .starts_with(&format!("INVITE sip:1001@{}", client.host)),
+        "the INVITE targets the binding: {}",
+        invite.text
+    );
+    assert!(
+        invite
+            .text
+            .contains(&format!("SIP/2.0/{} ", client.transport)),
+        "on the client's transport: {}",
+        invite.text
+    );
+    assert!(
+        rig.wait_exchange(Duration::from_secs(30)),
+        "the exchange's call over {} did not complete\n{}",
+        client.transport,
+        rig.logs()
+    );
+    let stats = rig.stats();
+    assert_eq!(Rig::count(&stats, "received", "ANM"), 1, "{stats}");
+    rig.wait_for_tandem_log(
+        Duration::from_secs(5),
+        "user 1001 is registered at sip:1001@",
+    );
     rig.stop_and_replay();
 }
 
 #[test]
-fn outbound_flows_pong_and_a_closed_flow_fails_over() {
+fn websocket_user_registers_with_sha256_calls_out_and_is_called() {
+    register_call_out_and_be_called(false, "SHA-256");
+}
+
+#[test]
+fn secure_websocket_user_registers_with_md5_calls_out_and_is_called() {
+    register_call_out_and_be_called(true, "MD5");
+}
+
+/// An outbound REGISTER over WS: `Require: outbound`, `Flow-Timer` from `[sip] flow_timer`.
+async fn register_outbound(client: &mut SipClient) {
+    let outbound =
+        ";ob>;+sip.instance=\"<urn:uuid:6f1b0c1e-0000-4000-8000-00000000a001>\";reg-id=1;q=1.0";
+    let ok = register(
+        client,
+        "1001",
+        "s3cret",
+        "SHA-256",
+        outbound,
+        "Supported: outbound\r\n",
+    )
+    .await;
+    assert_eq!(ok.status(), Some(200), "{}", ok.text);
+    assert_eq!(
+        ok.header("Require").as_deref(),
+        Some("outbound"),
+        "{}",
+        ok.text
+    );
+    assert_eq!(
+        ok.header("Flow-Timer").as_deref(),
+        Some("25"),
+        "{}",
+        ok.text
+    );
+}
+
+#[test]
+fn outbound_flows_pong_and_a_closed_flow_fails_over_to_the_next_binding() {
     use std::io::{Read, Write};
     let ca = TestCa::new();
     let (mut rig, http, https) = rig(&ca, "flow_timer = 25");
@@ -231,39 +266,14 @@ fn outbound_flows_pong_and_a_closed_flow_fails_over() {
     tcp.read_exact(&mut pong).expect("pong");
     assert_eq!(&pong, b"\r\n");
     let (ws, mut wss) = rt.block_on(async {
-        let mut ws = SipClient::ws(http, "sip").await.expect("WS handshake");
-        let outbound =
-            ";ob>;+sip.instance=\"<urn:uuid:6f1b0c1e-0000-4000-8000-00000000a001>\";reg-id=1;q=1.0";
-        let ok = register(
-            &mut ws,
-            "1001",
-            "s3cret",
-            "SHA-256",
-            outbound,
-            "Supported: outbound\r\n",
-        )
-        .await;
-        assert_eq!(ok.status(), Some(200), "{}", ok.text);
-        assert_eq!(
-            ok.header("Require").as_deref(),
-            Some("outbound"),
-            "{}",
-            ok.text
-        );
-        assert_eq!(
-            ok.header("Flow-Timer").as_deref(),
-            Some("25"),
-            "{}",
-            ok.text
-        );
+        let mut ws = connect(&ca, http, https, false).await;
+        register_outbound(&mut ws).await;
         // Over WebSocket (RFC 7118 §6 allows the RFC 5626 CRLF keep-alive) the pong is a CRLF message.
         ws.send("\r\n\r\n").await;
         let pong = ws.recv().await.expect("pong");
         assert_eq!(pong.text, "\r\n");
         // A second, lower-priority binding of the same user over WSS, without outbound.
-        let mut wss = SipClient::wss(https, &ca.connector())
-            .await
-            .expect("WSS handshake");
+        let mut wss = connect(&ca, http, https, true).await;
         let ok = register(&mut wss, "1001", "s3cret", "MD5", ">;q=0.5", "").await;
         assert_eq!(ok.status(), Some(200), "{}", ok.text);
         assert_eq!(
@@ -276,35 +286,49 @@ fn outbound_flows_pong_and_a_closed_flow_fails_over() {
         (ws, wss)
     });
     // The WS client goes away: its binding becomes unreachable, recorded and logged.
-    let ws_host = ws.host.clone();
-    drop(ws);
+    let ws = {
+        let host = (ws.host.clone(), ws.transport);
+        drop(ws);
+        host
+    };
     rig.wait_for_tandem_log(
         Duration::from_secs(10),
-        &format!("user 1001's binding sip:1001@{ws_host};transport=ws;ob is unreachable: WS flow"),
+        &format!(
+            "user 1001's binding sip:1001@{};transport=ws;ob is unreachable: {} flow",
+            ws.0, ws.1
+        ),
     );
     rig.start_exchange_call("1001", 1, 300);
-    let invite = rt.block_on(answer_incoming_call(&mut wss));
+    let invite = rt
+        .block_on(answer_incoming_call(&mut wss))
+        .unwrap_or_else(|| panic!("the call did not reach the WSS binding\n{}", rig.logs()));
     assert!(invite.text.contains("SIP/2.0/WSS"), "{}", invite.text);
     assert!(
         rig.wait_exchange(Duration::from_secs(30)),
         "the call did not fail over to the WSS binding\n{}",
         rig.logs()
     );
-    // Last binding gone: the call is refused with the cause the tables give 480 (rfc3398: 18).
-    drop(wss);
-    rig.wait_for_tandem_log(Duration::from_secs(10), "is unreachable: WSS flow");
-    rig.start_exchange_call("1001", 1, 300);
-    let refused = rig.wait_exchange(Duration::from_secs(30));
-    let stats = rig.stats();
-    assert!(
-        !refused,
-        "a call to a user with no reachable binding must fail: {stats}"
+    rig.stop_and_replay();
+}
+
+/// The user's only binding was an outbound WS flow that closed: the call is refused with the cause the tables
+/// give 480 (rfc3398: 18), as for a user who never registered.
+#[test]
+fn a_user_whose_only_flow_closed_is_refused() {
+    let ca = TestCa::new();
+    let (mut rig, http, https) = rig(&ca, "flow_timer = 25");
+    let rt = runtime();
+    let ws = rt.block_on(async {
+        let mut ws = connect(&ca, http, https, false).await;
+        register_outbound(&mut ws).await;
+        ws
+    });
+    let host = ws.host.clone();
+    drop(ws);
+    rig.wait_for_tandem_log(
+        Duration::from_secs(10),
+        &format!("user 1001's binding sip:1001@{host};transport=ws;ob is unreachable: WS flow"),
     );
-    rig.wait_for_tandem_log(Duration::from_secs(10), "user 1001 is not registered");
-    assert_eq!(
-        stats["calls"][0]["release_cause"].as_u64(),
-        Some(18),
-        "{stats}"
-    );
+    assert_call_to_user_refused(&mut rig, "1001");
     rig.stop_and_replay();
 }
