@@ -6,9 +6,11 @@
 //! binding keeps its contact, q-value, expiry on the core's clock, the Call-ID and CSeq that last refreshed
 //! it, the source address and transport the REGISTER came from (the flow requests to the contact go back on,
 //! RFC 5626 §5.3) and the `+sip.instance` / `reg-id` of RFC 5626 §4.2 (a binding with both is matched by
-//! them instead of by its URI). Every change of a binding is recorded as a `sip.binding` transition through
-//! one door, [`Registrar::set_binding`]; expiries happen in [`Registrar::expire`], which the endpoint calls
-//! from its timer.
+//! them instead of by its URI; `reg-id` counts only with `Supported: outbound`, §6). When a connection closes,
+//! [`Registrar::flow_closed`] marks the bindings reachable only on it `FlowFailed` (§5.3): they are skipped by
+//! [`Registrar::lookup`] until refreshed on a new flow or expired. Every change of a binding is recorded as a
+//! `sip.binding` transition through one door, [`Registrar::set_binding`]; expiries happen in
+//! [`Registrar::expire`], which the endpoint calls from its timer.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
