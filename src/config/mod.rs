@@ -102,6 +102,8 @@ pub struct SipConfig {
     pub default_expires: u32,
     /// Registrar: most contacts per address-of-record.
     pub max_contacts: usize,
+    /// RFC 5626 §5.4 `Flow-Timer` (s) in the 200 to an outbound REGISTER: how often the client sends keep-alives.
+    pub flow_timer: u32,
     /// `[[sip.user]]`: users of the registrar and of digest authentication.
     pub user: Vec<SipUser>,
     /// `[[sip.peer]]`: peers pinged with OPTIONS.
@@ -259,6 +261,7 @@ impl Default for SipConfig {
             max_expires: 7200,
             default_expires: 3600,
             max_contacts: 10,
+            flow_timer: 120,
             user: Vec::new(),
             peer: Vec::new(),
             dns_servers: Vec::new(),

@@ -147,6 +147,14 @@ pub enum Input {
         /// What the resolver said.
         answer: crate::sip::rfc3263::DnsAnswer,
     },
+    /// A SIP connection (TCP, TLS, WS, WSS) closed: the flow it carried is gone (RFC 5626 §5.3). Recorded because
+    /// it changes routing: bindings reachable only on that flow are skipped from then on.
+    SipFlowClosed {
+        /// Transport of the connection.
+        transport: SipTransport,
+        /// The peer's address.
+        peer: SocketAddr,
+    },
     /// A new dialplan to use for new calls (file change, `tandem dialplan reload`). The core compiles it and
     /// refuses it, keeping the old one, when it does not compile.
     DialplanReload {

@@ -114,6 +114,7 @@ impl Gateway {
                 max_expires_s: config.sip.max_expires,
                 default_expires_s: config.sip.default_expires,
                 max_contacts: config.sip.max_contacts,
+                flow_timer_s: config.sip.flow_timer,
             },
             peers: config.sip.keepalive_peers(),
             uac_100rel: config.sip_outgoing.prack,
@@ -220,6 +221,9 @@ impl Gateway {
                 answer,
             } => self.handle_sip_dns_answer(*id, name, *rtype, answer),
             Input::DialplanReload { dialplan, tables } => self.reload_dialplan(dialplan, tables),
+            Input::SipFlowClosed { transport, peer } => {
+                self.sip.flow_closed(sip_transport(*transport), *peer)
+            }
         }
         self.pump();
         let deadline = self.next_deadline();

@@ -152,6 +152,13 @@ impl Gateway {
                 };
                 self.log(level, format!("SIP peer {peer} is {status:?}: {reason}"));
             }
+            SipEvent::BindingUnreachable { aor, uri, reason } => {
+                self.current = None;
+                self.log(
+                    LogLevel::Info,
+                    format!("user {aor}'s binding {uri} is unreachable: {reason}"),
+                );
+            }
             SipEvent::Malformed { from, reason } => {
                 self.current = None;
                 self.log(

@@ -206,6 +206,9 @@ pub async fn run(
                 }
                 Some(Feed::StreamDetached { transport, peer }) => {
                     state.streams.remove(&(transport, peer));
+                    // Recorded: bindings on this flow stop being routable (RFC 5626 §5.3).
+                    let events = driver.feed(Input::SipFlowClosed { transport, peer }, clock.now_ms());
+                    state.dispatch(events).await;
                 }
                 None => break,
             },

@@ -19,6 +19,8 @@ use crate::sip::framing;
 
 /// Largest SIP datagram accepted; larger ones cannot be valid over UDP anyway (RFC 3261 §18.1.1).
 const MAX_DATAGRAM: usize = 65_535;
+/// The RFC 5626 §4.4.1 answer to a double-CRLF ping on a connection.
+pub(crate) const PONG: &[u8] = b"\r\n";
 /// How long a closing connection may take to write out the last responses.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -154,6 +156,8 @@ pub(crate) async fn serve<S>(
 ) where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
+    // RFC 5626 §4.4.1 pongs go out here, not through the core: they change no state (like WebSocket pongs).
+    let pong = writer.clone();
     let _ = feed.send(Feed::StreamAttached {
         transport,
         peer,
@@ -179,7 +183,11 @@ pub(crate) async fn serve<S>(
             Some(Ok(0) | Err(_)) => break,
             Some(Ok(length)) => length,
         };
-        match framer.push(chunk.get(..length).unwrap_or_default()) {
+        let framed = framer.push(chunk.get(..length).unwrap_or_default());
+        for _ in 0..framer.take_pings() {
+            let _ = pong.send(PONG.to_vec());
+        }
+        match framed {
             Ok(messages) => {
                 for message in messages {
                     let input = Input::SipReceived {
@@ -202,6 +210,8 @@ pub(crate) async fn serve<S>(
             }
         }
     }
+    // The write task ends when every sender is gone: ours first, then the core's once it sees the detach.
+    drop(pong);
     detach(&feed, transport, peer, write_task).await;
 }
 

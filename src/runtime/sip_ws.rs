@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::sip_tls::{handshake, HANDSHAKE_TIMEOUT};
-use super::sip_transport::{accept_loop, detach, StreamLimits};
+use super::sip_transport::{accept_loop, detach, StreamLimits, PONG};
 use super::Feed;
 use crate::events::{Input, Payload, SipTransport};
 
@@ -108,6 +108,7 @@ async fn session<S>(
     };
     let (mut sink, mut frames) = websocket.split();
     let (writer, mut pending) = mpsc::unbounded_channel::<Vec<u8>>();
+    let pong = writer.clone();
     let _ = feed.send(Feed::StreamAttached {
         transport,
         peer,
@@ -142,7 +143,13 @@ async fn session<S>(
             // Pings are answered by tungstenite itself.
             Some(Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)))) => continue,
         };
-        // RFC 5626 §4.4.1 CRLF keep-alives have no meaning inside a message-framed transport; skip them quietly.
+        // RFC 7118 §6 allows RFC 5626 CRLF keep-alives over WebSocket: a message that is exactly a double-CRLF
+        // ping is answered with a CRLF pong message (what SIP.js and JsSIP send and expect); other whitespace-only
+        // messages are skipped quietly. WebSocket Ping frames are answered by tungstenite.
+        if data == b"\r\n\r\n" {
+            let _ = pong.send(PONG.to_vec());
+            continue;
+        }
         if data
             .iter()
             .all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t'))
@@ -158,5 +165,7 @@ async fn session<S>(
             break;
         }
     }
+    // The write task ends when every sender is gone: ours first, then the core's once it sees the detach.
+    drop(pong);
     detach(&feed, transport, peer, write_task).await;
 }

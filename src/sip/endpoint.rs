@@ -259,6 +259,15 @@ pub enum SipEvent {
         /// Why.
         reason: String,
     },
+    /// A registered binding became unreachable: the flow it can only be reached on closed (RFC 5626 §5.3).
+    BindingUnreachable {
+        /// The address-of-record.
+        aor: String,
+        /// The binding's contact URI.
+        uri: String,
+        /// Why.
+        reason: String,
+    },
     /// A datagram was dropped or answered 400.
     Malformed {
         /// Source address.

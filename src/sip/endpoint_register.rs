@@ -167,10 +167,16 @@ impl Endpoint {
             contact_values,
             source: from,
             transport,
+            outbound: header_values(request, "Supported")
+                .iter()
+                .chain(header_values(request, "k").iter())
+                .flat_map(|v| v.split(','))
+                .any(|tag| tag.trim().eq_ignore_ascii_case("outbound")),
         };
         match self.registrar.register(&register, now_ms) {
-            Ok(contacts) => {
-                self.reject_in_tx(transport, response_to, request, 200, &contacts, now_ms)
+            Ok(mut headers) => {
+                headers.extend(self.registrar.outbound_headers(&register));
+                self.reject_in_tx(transport, response_to, request, 200, &headers, now_ms)
             }
             Err(refusal) => {
                 self.auth_failed(from, "REGISTER", refusal.reason);
@@ -183,6 +189,18 @@ impl Endpoint {
                     now_ms,
                 );
             }
+        }
+    }
+
+    /// A connection-oriented flow (TCP, TLS, WS, WSS) closed: bindings reachable only on it become
+    /// unreachable (RFC 5626 §5.3), so calls to their users try the next binding or route.
+    pub fn flow_closed(&mut self, transport: TransportKind, peer: SocketAddr) {
+        for (aor, uri) in self.registrar.flow_closed(transport, peer) {
+            self.events.push_back(SipEvent::BindingUnreachable {
+                aor,
+                uri,
+                reason: format!("{} flow from {peer} closed", transport.via_token()),
+            });
         }
     }
 

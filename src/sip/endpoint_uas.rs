@@ -646,9 +646,13 @@ impl Endpoint {
             first_cseq,
             l.peer,
         );
-        if l.transport.reuses_flow() {
-            // The caller's Contact is not reachable (WebSocket) or not where it listens for TLS: our requests in
-            // this dialog ride the connection the INVITE came on.
+        let outbound = contacts
+            .first()
+            .is_some_and(|c| super::has_ob_param(&c.uri));
+        if l.transport.reuses_flow() || (outbound && l.transport != TransportKind::Udp) {
+            // The caller's Contact is not reachable (WebSocket) or not where it listens for TLS, or the caller
+            // asked for its flow with `ob` (RFC 5626 §5.4, we are its first hop): our requests in this dialog
+            // ride the connection the INVITE came on.
             dialog.destination = l.peer;
         }
         l.dialog = Some(dialog);

@@ -2,7 +2,8 @@
 //!
 //! The runtime owns one [`StreamFramer`] per connection, pushes every chunk it reads and hands
 //! each complete message to `Endpoint::handle_datagram`. CRLF keep-alives between messages
-//! (RFC 5626 §4.4.1) are skipped. A framing error is fatal for the connection: the runtime must
+//! (RFC 5626 §4.4.1) are skipped and counted: each double-CRLF "ping" is one [`StreamFramer::take_pings`],
+//! which the runtime answers with a single-CRLF "pong" (§3.5.1). A framing error is fatal for the connection: the runtime must
 //! close it, since resynchronising would guess where the next message starts.
 
 /// Why the stream cannot be framed any more.
@@ -28,6 +29,10 @@ pub struct StreamFramer {
     buffer: Vec<u8>,
     max_message: usize,
     failed: Option<FramingError>,
+    /// CR and LF octets seen in a row between messages (a ping is four: CRLF CRLF).
+    keepalive_octets: usize,
+    /// Pings seen and not yet taken.
+    pings: usize,
 }
 
 impl Default for StreamFramer {
@@ -73,12 +78,19 @@ impl StreamFramer {
             buffer: Vec::new(),
             max_message,
             failed: None,
+            keepalive_octets: 0,
+            pings: 0,
         }
     }
 
     /// Bytes held that are not yet a whole message (for slow-sender timeouts).
     pub fn pending(&self) -> usize {
         self.buffer.len()
+    }
+
+    /// How many RFC 5626 §4.4.1 double-CRLF pings arrived since the last call; each deserves a CRLF pong.
+    pub fn take_pings(&mut self) -> usize {
+        std::mem::take(&mut self.pings)
     }
 
     /// The error that made the stream unframeable, once one has.
@@ -101,7 +113,14 @@ impl StreamFramer {
                 .iter()
                 .position(|b| *b != b'\r' && *b != b'\n')
                 .unwrap_or(self.buffer.len());
+            // Keep-alive octets may arrive split over reads; count them across pushes.
+            self.keepalive_octets += skip;
+            self.pings += self.keepalive_octets / 4;
+            self.keepalive_octets %= 4;
             self.buffer.drain(..skip);
+            if !self.buffer.is_empty() {
+                self.keepalive_octets = 0;
+            }
             if self.buffer.is_empty() {
                 break;
             }
@@ -163,6 +182,25 @@ mod tests {
         let messages = framer.push(b).unwrap();
         assert_eq!(messages, vec![MSG.to_vec(), MSG.to_vec()]);
         assert_eq!(framer.pending(), 0);
+    }
+
+    #[test]
+    fn counts_double_crlf_pings_split_over_reads() {
+        let mut framer = StreamFramer::default();
+        assert!(framer.push(b"\r\n").unwrap().is_empty());
+        assert_eq!(framer.take_pings(), 0, "half a ping is no ping yet");
+        assert!(framer.push(b"\r\n").unwrap().is_empty());
+        assert_eq!(framer.take_pings(), 1);
+        assert_eq!(framer.take_pings(), 0, "taken once");
+        let mut stream = b"\r\n\r\n\r\n\r\n".to_vec();
+        stream.extend_from_slice(MSG);
+        stream.extend_from_slice(b"\r\n");
+        assert_eq!(framer.push(&stream).unwrap(), vec![MSG.to_vec()]);
+        assert_eq!(framer.take_pings(), 2);
+        // A lone CRLF after a message does not pair with one after the next message.
+        assert_eq!(framer.push(MSG).unwrap(), vec![MSG.to_vec()]);
+        assert!(framer.push(b"\r\n").unwrap().is_empty());
+        assert_eq!(framer.take_pings(), 0);
     }
 
     #[test]

@@ -81,6 +81,20 @@ impl TransportKind {
     }
 }
 
+/// Whether a SIP URI carries the RFC 5626 `ob` parameter (§5.4: requests in the dialog go back on the flow the
+/// dialog-forming request came on). Headers after `?` are not parameters.
+pub fn has_ob_param(uri: &str) -> bool {
+    let without_headers = uri.split('?').next().unwrap_or_default();
+    without_headers.split(';').skip(1).any(|param| {
+        param
+            .split('=')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .eq_ignore_ascii_case("ob")
+    })
+}
+
 /// The transport a target URI asks for: `sips:` means TLS (RFC 3261 §26.2.2), else its `transport=` parameter
 /// (`tcp`, `tls`, `ws`; `ws` under `sips:` is WSS, RFC 7118 §5.2), else UDP.
 pub fn transport_of_uri(uri: &str) -> TransportKind {

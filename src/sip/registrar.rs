@@ -6,9 +6,11 @@
 //! binding keeps its contact, q-value, expiry on the core's clock, the Call-ID and CSeq that last refreshed
 //! it, the source address and transport the REGISTER came from (the flow requests to the contact go back on,
 //! RFC 5626 §5.3) and the `+sip.instance` / `reg-id` of RFC 5626 §4.2 (a binding with both is matched by
-//! them instead of by its URI). Every change of a binding is recorded as a `sip.binding` transition through
-//! one door, [`Registrar::set_binding`]; expiries happen in [`Registrar::expire`], which the endpoint calls
-//! from its timer.
+//! them instead of by its URI; `reg-id` counts only with `Supported: outbound`, §6). When a connection closes,
+//! [`Registrar::flow_closed`] marks the bindings reachable only on it `FlowFailed` (§5.3): they are skipped by
+//! [`Registrar::lookup`] until refreshed on a new flow or expired. Every change of a binding is recorded as a
+//! `sip.binding` transition through one door, [`Registrar::set_binding`]; expiries happen in
+//! [`Registrar::expire`], which the endpoint calls from its timer.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -26,6 +28,8 @@ pub struct RegistrarConfig {
     pub default_expires_s: u32,
     /// Most bindings per address-of-record; more are refused with 403.
     pub max_contacts: usize,
+    /// RFC 5626 §5.4 `Flow-Timer` (seconds) sent in the 200 to an outbound REGISTER.
+    pub flow_timer_s: u32,
 }
 
 impl Default for RegistrarConfig {
@@ -35,6 +39,7 @@ impl Default for RegistrarConfig {
             max_expires_s: 7200,
             default_expires_s: 3600,
             max_contacts: 10,
+            flow_timer_s: 120,
         }
     }
 }
@@ -60,9 +65,33 @@ pub struct Binding {
     pub instance: Option<String>,
     /// RFC 5626 `reg-id`.
     pub reg_id: Option<u32>,
+    /// The flow this binding is reached on has closed (RFC 5626 §5.3: a request for it "MUST NOT" be sent
+    /// another way); it stays until refreshed on a new flow, unregistered or expired, but is not looked up.
+    pub flow_failed: bool,
 }
 
 impl Binding {
+    /// Whether requests to this binding can only go back on its flow: the transports whose flows are reused
+    /// (TLS, WS, WSS: a WebSocket client cannot be connected to, RFC 7118 §5) and RFC 5626 outbound bindings
+    /// on TCP.
+    pub fn flow_bound(&self) -> bool {
+        self.transport.reuses_flow() || (self.transport == TransportKind::Tcp && self.outbound())
+    }
+
+    /// Whether the binding was registered with RFC 5626 outbound (`+sip.instance` and `reg-id`).
+    pub fn outbound(&self) -> bool {
+        self.instance.is_some() && self.reg_id.is_some()
+    }
+
+    /// The state name recorded in `sip.binding` transitions.
+    fn state(&self) -> &'static str {
+        if self.flow_failed {
+            "FlowFailed"
+        } else {
+            "Bound"
+        }
+    }
+
     fn same_as(&self, other: &Binding) -> bool {
         match (&self.instance, self.reg_id, &other.instance, other.reg_id) {
             (Some(a), Some(x), Some(b), Some(y)) => a == b && x == y,
@@ -88,6 +117,8 @@ pub struct RegisterRequest {
     pub source: SocketAddr,
     /// Transport it came on.
     pub transport: TransportKind,
+    /// The request lists `outbound` in Supported (RFC 5626 §5.2); without it a `reg-id` is ignored (§6).
+    pub outbound: bool,
 }
 
 /// A refused REGISTER: the status and the headers to add.
@@ -208,7 +239,8 @@ impl Registrar {
                 source: request.source,
                 transport: request.transport,
                 instance: instance.clone(),
-                reg_id: *reg_id,
+                reg_id: reg_id.filter(|_| request.outbound),
+                flow_failed: false,
             };
             let existing = next.iter().position(|b| b.same_as(&binding));
             if let Some(index) = existing {
@@ -241,18 +273,39 @@ impl Registrar {
         Ok(self.contact_headers(&request.aor, now_ms))
     }
 
+    /// The headers RFC 5626 §6 adds to the 200 of an outbound REGISTER (Supported: outbound and a contact
+    /// with `+sip.instance` and `reg-id`): `Require: outbound`, and the `Flow-Timer` telling the client how
+    /// often to send keep-alives on the flow (§5.4). Empty otherwise.
+    pub fn outbound_headers(&self, request: &RegisterRequest) -> Vec<(String, String)> {
+        let outbound_contact = request
+            .contact_values
+            .iter()
+            .flat_map(|v| split_contacts(v))
+            .filter_map(|part| parse_contact(&part))
+            .any(|spec| {
+                matches!(spec, ContactSpec::Uri { instance: Some(_), reg_id: Some(_), expires, .. }
+                    if expires.or(request.expires) != Some(0))
+            });
+        if !(request.outbound && outbound_contact) {
+            return Vec::new();
+        }
+        vec![
+            ("Require".to_string(), "outbound".to_string()),
+            ("Flow-Timer".to_string(), self.cfg.flow_timer_s.to_string()),
+        ]
+    }
+
     /// Records the differences between `old` and `new` bindings of `aor` and stores `new`.
     fn commit(&mut self, aor: &str, old: Vec<Binding>, new: Vec<Binding>, now_ms: u64) {
         for gone in old.iter().filter(|o| !new.iter().any(|n| n.same_as(o))) {
-            self.set_binding(aor, &gone.uri, "Bound", "Unbound", "unregistered");
+            self.set_binding(aor, &gone.uri, gone.state(), "Unbound", "unregistered");
         }
         for binding in &new {
             let remaining = binding.expires_at_ms.saturating_sub(now_ms) / 1000;
-            let from = if old.iter().any(|o| o.same_as(binding)) {
-                "Bound"
-            } else {
-                "Unbound"
-            };
+            let from = old
+                .iter()
+                .find(|o| o.same_as(binding))
+                .map_or("Unbound", Binding::state);
             let reason = format!("REGISTER from {} expires={remaining}", binding.source);
             self.set_binding(aor, &binding.uri, from, "Bound", &reason);
         }
@@ -281,15 +334,39 @@ impl Registrar {
             list.retain(|b| {
                 let alive = b.expires_at_ms > now_ms;
                 if !alive {
-                    gone.push((aor.clone(), b.uri.clone()));
+                    gone.push((aor.clone(), b.uri.clone(), b.state()));
                 }
                 alive
             });
         }
         self.bindings.retain(|_, list| !list.is_empty());
-        for (aor, uri) in gone {
-            self.set_binding(&aor, &uri, "Bound", "Unbound", "expired");
+        for (aor, uri, state) in gone {
+            self.set_binding(&aor, &uri, state, "Unbound", "expired");
         }
+    }
+
+    /// The connection `transport`/`source` closed: every binding that can only be reached on that flow
+    /// becomes unreachable (RFC 5626 §5.3, §7: the proxy skips it and tries the next binding). Returns the
+    /// address-of-record and URI of each binding this changed.
+    pub fn flow_closed(
+        &mut self,
+        transport: TransportKind,
+        source: SocketAddr,
+    ) -> Vec<(String, String)> {
+        let mut failed = Vec::new();
+        for (aor, list) in &mut self.bindings {
+            for binding in list.iter_mut().filter(|b| {
+                !b.flow_failed && b.transport == transport && b.source == source && b.flow_bound()
+            }) {
+                binding.flow_failed = true;
+                failed.push((aor.clone(), binding.uri.clone()));
+            }
+        }
+        let reason = format!("{transport:?} flow from {source} closed");
+        for (aor, uri) in &failed {
+            self.set_binding(aor, uri, "Bound", "FlowFailed", &reason);
+        }
+        failed
     }
 
     /// The earliest binding expiry.
@@ -301,12 +378,16 @@ impl Registrar {
             .min()
     }
 
-    /// The live bindings of `aor`, highest q first (the oldest registration first among equals).
+    /// The live, reachable bindings of `aor`, highest q first (the oldest registration first among equals).
     pub fn lookup(&self, aor: &str, now_ms: u64) -> Vec<&Binding> {
         let mut list: Vec<&Binding> = self
             .bindings
             .get(aor)
-            .map(|l| l.iter().filter(|b| b.expires_at_ms > now_ms).collect())
+            .map(|l| {
+                l.iter()
+                    .filter(|b| b.expires_at_ms > now_ms && !b.flow_failed)
+                    .collect()
+            })
             .unwrap_or_default();
         list.sort_by_key(|b| std::cmp::Reverse(b.q));
         list

@@ -21,4 +21,5 @@ mod secure_transports;
 mod sip_client;
 mod sip_dns;
 mod sip_to_isup;
+mod websocket_users;
 mod wire;

@@ -44,7 +44,8 @@ fn sipp(
     command
 }
 
-const ROUTE_TO_USER: &str = r#"
+/// Calls from the exchange go to the user named by the national number.
+pub(crate) const ROUTE_TO_USER: &str = r#"
 fn route(view) {
     if view.source == "isup" {
         // Users register with their national number; the view's called number is E.164.
@@ -118,23 +119,29 @@ password = "s3cret"
         Duration::from_secs(5),
         "user 1001 is registered at sip:1001@127.0.0.1",
     );
-    // A user that is not registered: refused with the cause the tables give 480 (the last call: ss7sim exits
-    // right after its RLC, which may not reach tandem before the association goes).
-    rig.start_exchange_call("1002", 1, 300);
+    assert_call_to_user_refused(&mut rig, "1002");
+    rig.stop_and_replay();
+}
+
+/// The exchange calls `user`, who has no (reachable) binding: refused with the cause the tables give 480 (the
+/// last call of a test: ss7sim exits right after its RLC, which may not reach tandem before the association goes).
+pub(crate) fn assert_call_to_user_refused(rig: &mut Rig, user: &str) {
+    rig.start_exchange_call(user, 1, 300);
     let refused_ok = rig.wait_exchange(Duration::from_secs(60));
     let stats = rig.stats();
     assert!(
         !refused_ok,
-        "a call to an unregistered user must fail; stats: {stats}"
+        "a call to a user without a reachable binding must fail; stats: {stats}"
     );
-    rig.wait_for_tandem_log(Duration::from_secs(10), "user 1002 is not registered");
+    rig.wait_for_tandem_log(
+        Duration::from_secs(10),
+        &format!("user {user} is not registered"),
+    );
     assert_eq!(
         stats["calls"][0]["release_cause"].as_u64(),
         Some(18),
         "the rfc3398 table maps 480 to cause 18; stats: {stats}"
     );
-
-    rig.stop_and_replay();
 }
 
 #[test]

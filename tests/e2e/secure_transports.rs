@@ -6,14 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::harness::{free_port, Exchange, Rig, RigOptions};
-use crate::sip_client::{SipClient, TestCa, SDP_OFFER};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
+use crate::sip_client::{runtime, SipClient, TestCa, SDP_OFFER};
 
 /// A rig with TLS, WS and WSS listeners on `ip`, and their addresses.
 fn secure_rig(ca: &TestCa, ip: &str) -> (Rig, SocketAddr, SocketAddr, SocketAddr) {

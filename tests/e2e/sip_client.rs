@@ -23,6 +23,14 @@ use tokio_tungstenite::WebSocketStream;
 
 use tandem::sip::framing::StreamFramer;
 
+/// The single-threaded runtime the client tests drive their clients on.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
 /// How long any one message may take to arrive.
 const RECV_TIMEOUT: Duration = Duration::from_secs(15);
 

@@ -9,6 +9,7 @@ use super::message::{self, Message};
 use super::{LegId, TransportKind};
 
 mod dialog;
+mod outbound;
 mod registrar;
 mod robustness;
 mod transports;

@@ -48,7 +48,7 @@ fn rfc7616_vectors_md5_and_sha256() {
 }
 
 /// The client's Authorization for `nonce` (what a UA computes after a challenge).
-fn authorization(
+pub(super) fn authorization(
     algorithm: Algorithm,
     user: &str,
     password: &str,
@@ -76,7 +76,7 @@ fn authorization(
     )
 }
 
-fn nonce_of(challenge: &str) -> String {
+pub(super) fn nonce_of(challenge: &str) -> String {
     let start = challenge.find("nonce=\"").unwrap() + 7;
     let rest = &challenge[start..];
     rest[..rest.find('"').unwrap()].to_string()
@@ -182,6 +182,7 @@ fn register(
     contacts: &[&str],
 ) -> RegisterRequest {
     RegisterRequest {
+        outbound: true,
         aor: aor.into(),
         call_id: call_id.into(),
         cseq,
@@ -373,7 +374,7 @@ fn registrar_matches_rfc5626_instance_and_reg_id() {
     );
 }
 
-fn auth_endpoint() -> Endpoint {
+pub(super) fn auth_endpoint() -> Endpoint {
     let mut cfg = EndpointConfig::new(addr(LOCAL));
     cfg.seed = 7;
     cfg.users = vec![User::with_password("1001", "tandem", "pw")];

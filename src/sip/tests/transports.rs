@@ -34,8 +34,16 @@ fn invite_over(transport: TransportKind) -> Vec<u8> {
 /// Answers an INVITE that came over `transport` from [`FLOW`], ACKs it, then has tandem hang up; returns the 200
 /// and the BYE as sent.
 fn answered_then_bye(transport: TransportKind) -> (Transmit, Transmit) {
+    answered_then_bye_contact(transport, "<sip:alice@192.0.2.10:5062>")
+}
+
+/// [`answered_then_bye`] with the caller's Contact replaced by `contact`.
+fn answered_then_bye_contact(transport: TransportKind, contact: &str) -> (Transmit, Transmit) {
     let mut ep = endpoint_with_listeners();
-    ep.handle_datagram(transport, addr(FLOW), &invite_over(transport), 0);
+    let invite = String::from_utf8(invite_over(transport))
+        .unwrap()
+        .replace("<sip:alice@192.0.2.10:5062>", contact);
+    ep.handle_datagram(transport, addr(FLOW), invite.as_bytes(), 0);
     let leg = match events(&mut ep).as_slice() {
         [SipEvent::IncomingInvite { leg, .. }] => *leg,
         other => panic!("unexpected events {other:?}"),
@@ -92,6 +100,23 @@ fn udp_caller_gets_bye_at_its_contact() {
         (bye.transport, bye.to),
         (TransportKind::Udp, addr("192.0.2.10:5062"))
     );
+}
+
+/// RFC 5626 §5.4: a TCP caller whose Contact has `ob` gets the in-dialog requests on its flow; without it, at
+/// its Contact. Over UDP `ob` changes nothing (no connection to reuse).
+#[test]
+fn ob_contact_keeps_the_dialog_on_the_callers_tcp_flow() {
+    let (_, bye) = answered_then_bye_contact(TransportKind::Tcp, "<sip:alice@192.0.2.10:5062;ob>");
+    assert_eq!((bye.transport, bye.to), (TransportKind::Tcp, addr(FLOW)));
+    let (_, bye) = answered_then_bye_contact(TransportKind::Tcp, "<sip:alice@192.0.2.10:5062>");
+    assert_eq!(bye.to, addr("192.0.2.10:5062"));
+    let (_, bye) = answered_then_bye_contact(TransportKind::Udp, "<sip:alice@192.0.2.10:5062;ob>");
+    assert_eq!(bye.to, addr("192.0.2.10:5062"));
+    assert!(crate::sip::has_ob_param("sip:a@h;transport=tcp;OB"));
+    assert!(crate::sip::has_ob_param("sip:a@h;ob=1"));
+    assert!(!crate::sip::has_ob_param("sip:a@h;obx;transport=tcp"));
+    assert!(!crate::sip::has_ob_param("sip:a@h?x=1;ob"));
+    assert!(!crate::sip::has_ob_param("sip:ob@h"));
 }
 
 #[test]
