@@ -11,12 +11,14 @@
 //! `limits` (per-source rate limit), `session_timer` (RFC 4028), `endpoint_dialog` (re-INVITE,
 //! UPDATE, INFO), `reliable` (RFC 3262 100rel/PRACK), [`digest`] (RFC 8760 digest authentication),
 //! [`registrar`] (RFC 3261 §10 bindings), [`peers`] (OPTIONS keep-alive, trusted sources),
-//! `endpoint_register` (REGISTER, the INVITE challenge and the pings inside the endpoint).
+//! `endpoint_register` (REGISTER, the INVITE challenge and the pings inside the endpoint), `endpoint_api` (the
+//! endpoint's configuration, command inputs, transmits and events).
 
 pub mod body;
 pub mod dialog;
 pub mod digest;
 pub mod endpoint;
+mod endpoint_api;
 pub(crate) mod endpoint_dialog;
 mod endpoint_register;
 mod endpoint_uac;
