@@ -12,6 +12,7 @@ mod sip_dns;
 mod sip_tls;
 mod sip_transport;
 mod sip_ws;
+mod udp_batch;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -159,7 +160,6 @@ pub async fn run(
         http: secure.http,
         https: secure.https,
     });
-    tasks.spawn(sip_transport::udp_reader(udp.clone(), feed.clone()));
     tasks.spawn(sip_transport::tcp_acceptor(tcp, feed.clone(), limits));
     for trunk in &config.trunks {
         for link in trunk.links() {
@@ -183,6 +183,7 @@ pub async fn run(
     };
     state.dispatch(start_events).await;
     tokio::pin!(shutdown);
+    let mut buffer = sip_transport::datagram_buffer();
     loop {
         let deadline = driver.poll_timeout().map(|at| clock.instant_of(at));
         let sleep = async {
@@ -191,29 +192,41 @@ pub async fn run(
                 None => std::future::pending().await,
             }
         };
+        // Each wake-up takes everything that is ready (up to a bound, so timers and the other source are not
+        // starved), feeds it to the core one input at a time in the order taken, and then carries out the
+        // outputs of the whole turn: the log order is still the order the core saw its inputs.
+        let mut events = Vec::new();
         tokio::select! {
             biased;
             _ = &mut shutdown => break,
-            feed = inputs.recv() => match feed {
-                Some(Feed::Input(input)) => {
-                    let events = driver.feed(input, clock.now_ms());
-                    state.dispatch(events).await;
+            feed = inputs.recv() => {
+                let Some(feed) = feed else { break };
+                state.accept(feed, &mut driver, &clock, &mut events);
+                for _ in 1..TURN_BATCH {
+                    match inputs.try_recv() {
+                        Ok(feed) => state.accept(feed, &mut driver, &clock, &mut events),
+                        Err(_) => break,
+                    }
                 }
-                Some(Feed::SctpAttached { trunk, sender }) => { state.trunks.insert(trunk, sender); }
-                Some(Feed::SctpDetached { trunk }) => { state.trunks.remove(&trunk); }
-                Some(Feed::StreamAttached { transport, peer, writer }) => {
-                    state.streams.insert((transport, peer), writer);
+            }
+            ready = state.udp.readable() => {
+                if let Err(error) = ready {
+                    tracing::warn!(%error, "SIP UDP socket not readable");
                 }
-                Some(Feed::StreamDetached { transport, peer }) => {
-                    state.streams.remove(&(transport, peer));
+                for _ in 0..TURN_BATCH {
+                    match sip_transport::try_receive_udp(&state.udp, &mut buffer) {
+                        Ok(input) => events.extend(driver.feed(input, clock.now_ms())),
+                        Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => break,
+                        // ICMP port unreachable from an earlier send shows up here on Linux; no reason to stop.
+                        Err(error) => tracing::debug!(%error, "SIP UDP receive error"),
+                    }
                 }
-                None => break,
-            },
+            }
             _ = sleep => {
-                let events = driver.feed(Input::Timeout, clock.now_ms());
-                state.dispatch(events).await;
+                events = driver.feed(Input::Timeout, clock.now_ms());
             }
         }
+        state.dispatch(events).await;
     }
     tasks.abort_all();
     let active_calls = driver.gateway().active_calls();
@@ -224,6 +237,9 @@ pub async fn run(
         active_calls,
     })
 }
+
+/// Most inputs taken from one source in one turn of the core loop.
+const TURN_BATCH: usize = 64;
 
 struct LoopState {
     writer: EventWriter,
@@ -328,11 +344,49 @@ impl LoopState {
         }
     }
 
-    /// Logs every event and carries out the outputs among them, in order.
+    /// Takes one item from an IO task: an input goes to the core (its events join `events`), the others update
+    /// the loop's routes.
+    fn accept(&mut self, feed: Feed, driver: &mut Driver, clock: &Clock, events: &mut Vec<Event>) {
+        match feed {
+            Feed::Input(input) => events.extend(driver.feed(input, clock.now_ms())),
+            Feed::SctpAttached { trunk, sender } => {
+                self.trunks.insert(trunk, sender);
+            }
+            Feed::SctpDetached { trunk } => {
+                self.trunks.remove(&trunk);
+            }
+            Feed::StreamAttached {
+                transport,
+                peer,
+                writer,
+            } => {
+                self.streams.insert((transport, peer), writer);
+            }
+            Feed::StreamDetached { transport, peer } => {
+                self.streams.remove(&(transport, peer));
+            }
+        }
+    }
+
+    /// Carries out the outputs among `events` and logs them all. Outputs keep their order per transport; the
+    /// turn's SIP UDP datagrams leave together at the end (one `sendmmsg`), and the events go to the writer in
+    /// one hand-off. Outputs are not replayed, so this grouping cannot change what replay checks.
     async fn dispatch(&mut self, events: Vec<Event>) {
-        for event in events {
-            if let EventKind::Output(output) = &event.kind {
-                if let Output::Log { level, message } = output {
+        if events.is_empty() {
+            return;
+        }
+        let mut datagrams: Vec<udp_batch::Datagram<'_>> = Vec::new();
+        for event in &events {
+            let EventKind::Output(output) = &event.kind else {
+                continue;
+            };
+            match output {
+                Output::SipSend {
+                    transport: SipTransport::Udp,
+                    to,
+                    data,
+                } => datagrams.push((*to, &data.0)),
+                Output::Log { level, message } => {
                     let call = event.call.as_deref().unwrap_or("-");
                     match level {
                         LogLevel::Info => tracing::info!(call, "{message}"),
@@ -340,12 +394,14 @@ impl LoopState {
                         LogLevel::Error => tracing::error!(call, "{message}"),
                     }
                 }
-                self.carry_out(output).await;
+                other => self.carry_out(other).await,
             }
-            self.events += 1;
-            if let Err(error) = self.writer.append(event) {
-                tracing::error!(%error, "event not logged");
-            }
+        }
+        udp_batch::send_all(&self.udp, &datagrams).await;
+        drop(datagrams);
+        self.events += events.len() as u64;
+        if let Err(error) = self.writer.append_all(events) {
+            tracing::error!(%error, "event not logged");
         }
     }
 
@@ -355,11 +411,7 @@ impl LoopState {
                 transport: SipTransport::Udp,
                 to,
                 data,
-            } => {
-                if let Err(error) = self.udp.send_to(&data.0, to).await {
-                    tracing::warn!(%to, %error, "SIP UDP send failed");
-                }
-            }
+            } => udp_batch::send_all(&self.udp, &[(*to, &data.0)]).await,
             Output::SipSend {
                 transport,
                 to,
