@@ -70,6 +70,11 @@ values = sorted(float(r[1]) for r in rows if len(r) > 1 and r[1])
 if values:
     pick = lambda q: values[min(len(values) - 1, int(q * len(values)))]
     print(f"setup latency ms (INVITE -> 200, SIPp 1 ms resolution): n={len(values)} p50={pick(0.5):.1f} p99={pick(0.99):.1f} max={values[-1]:.1f}")
+    # SIPp's CallRate(C) averages over the whole run, including the wait for failed calls to time out; this is
+    # the rate while calls were being set up: answered calls / time of the last answer since the start.
+    last_ms = max(float(r[0]) for r in rows if r[0])
+    if last_ms > 0:
+        print(f"achieved: {len(values)} answered calls in {last_ms / 1000:.1f} s = {len(values) * 1000 / last_ms:.0f} calls/s")
 PY
 fi
 "$repo/target/release/tandem" replay "$work/events.sqlite" | tail -n 1
