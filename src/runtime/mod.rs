@@ -134,6 +134,11 @@ pub async fn run(
             addr: listen,
             source,
         })?;
+    if config.sip.udp_receive_buffer_bytes > 0 {
+        if let Err(error) = udp_batch::set_receive_buffer(&udp, config.sip.udp_receive_buffer_bytes) {
+            tracing::warn!(%error, "SIP UDP receive buffer left at the system default");
+        }
+    }
     let udp = Arc::new(udp);
     let udp_addr = udp.local_addr().map_err(|source| RuntimeError::Bind {
         what: "SIP UDP",

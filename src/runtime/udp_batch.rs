@@ -39,6 +39,26 @@ pub(crate) async fn send_all(socket: &UdpSocket, datagrams: &[Datagram<'_>]) {
     }
 }
 
+/// Asks for a `bytes` receive buffer on `socket` (`SO_RCVBUF`; the kernel caps it at `net.core.rmem_max`).
+pub(crate) fn set_receive_buffer(socket: &UdpSocket, bytes: usize) -> std::io::Result<()> {
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: the option value is a c_int that lives across the call, and its size is passed with it.
+    let result = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// One non-blocking `sendmmsg` call; how many of `chunk` the kernel took (0 on any error).
 fn sendmmsg(socket: &UdpSocket, chunk: &[Datagram<'_>]) -> usize {
     let mut names: Vec<(libc::sockaddr_storage, libc::socklen_t)> =
@@ -150,6 +170,39 @@ mod tests {
             assert_eq!(&data, expected);
             assert_eq!(source, from);
         }
+    }
+
+    #[tokio::test]
+    async fn receive_buffer_grows() {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let before = receive_buffer(&socket);
+        let cap = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+            .ok()
+            .and_then(|text| text.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        set_receive_buffer(&socket, before * 4).unwrap();
+        // Linux doubles the value asked for (bookkeeping) and caps the request at rmem_max.
+        let expected = (before * 4).min(cap) * 2;
+        if expected > before {
+            assert_eq!(receive_buffer(&socket), expected);
+        }
+    }
+
+    fn receive_buffer(socket: &UdpSocket) -> usize {
+        let mut value: libc::c_int = 0;
+        let mut length = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: value and length live across the call and describe a c_int.
+        let result = unsafe {
+            libc::getsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut length,
+            )
+        };
+        assert_eq!(result, 0);
+        usize::try_from(value).unwrap()
     }
 
     #[tokio::test]
