@@ -12,6 +12,11 @@ use tandem::events::replay::replay;
 use tandem::events::store::EventReader;
 use tandem::events::trace::{render, TraceOptions};
 
+/// mimalloc rather than the system allocator: parsing and building SIP messages allocates many small strings and
+/// vectors per datagram, and glibc's malloc/free was about 15 % of the SIP→SIP load profile (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "tandem",

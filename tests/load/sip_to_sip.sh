@@ -37,7 +37,7 @@ RHAI
 
 cd "$work"
 $(pin "$sipp_cpu") sipp -sf "$repo/tests/sipp/${UAS_SCENARIO:-uas_basic.xml}" -i 127.0.0.1 -p "$uas" -mp "$(free_port)" \
-    -m "$calls" -nostdin -timeout 600s -trace_err >uas.out 2>&1 &
+    -m "$calls" -buff_size 4194304 -nostdin -timeout 600s -trace_err >uas.out 2>&1 &
 uas_pid=$!
 RUST_LOG=warn $(pin "$tandem_cpu") "$repo/target/release/tandem" run --config "$work/tandem.toml" --seed 1 \
     2>"$work/tandem.log" &
@@ -46,7 +46,7 @@ sleep 1.5
 start=$(date +%s.%N)
 set +e
 $(pin "$sipp_cpu") sipp -sf "$repo/tests/sipp/${UAC_SCENARIO:-uac_basic.xml}" -s 4930123456 -i 127.0.0.1 -p "$uac" -mp "$(free_port)" \
-    -m "$calls" -r "$rate" -l 100000 -d "$hold" -nostdin -timeout 600s -timeout_error \
+    -m "$calls" -buff_size 4194304 -r "$rate" -l 100000 -d "$hold" -nostdin -timeout 600s -timeout_error \
     -trace_stat -stf stats.csv -trace_rtt -rtt_freq 1 -trace_err "127.0.0.1:$sip" >sipp.out 2>&1
 status=$?
 set -e
