@@ -208,11 +208,26 @@ pub async fn run(
             biased;
             _ = &mut shutdown => break,
             feed = inputs.recv() => {
-                let Some(feed) = feed else { break };
-                state.accept(feed, &mut driver, &clock, &mut events);
-                for _ in 1..TURN_BATCH {
+                let Some(mut feed) = feed else { break };
+                let mut taken = 1;
+                loop {
+                    match feed {
+                        Feed::Input(input) => events.extend(driver.feed(input, clock.now_ms())),
+                        // A connection coming or going changes where outputs go: what the inputs before it
+                        // produced must leave first (a response written before its connection closed).
+                        route => {
+                            state.dispatch(std::mem::take(&mut events)).await;
+                            state.route(route);
+                        }
+                    }
+                    if taken >= TURN_BATCH {
+                        break;
+                    }
                     match inputs.try_recv() {
-                        Ok(feed) => state.accept(feed, &mut driver, &clock, &mut events),
+                        Ok(next) => {
+                            feed = next;
+                            taken += 1;
+                        }
                         Err(_) => break,
                     }
                 }
@@ -352,11 +367,11 @@ impl LoopState {
         }
     }
 
-    /// Takes one item from an IO task: an input goes to the core (its events join `events`), the others update
-    /// the loop's routes.
-    fn accept(&mut self, feed: Feed, driver: &mut Driver, clock: &Clock, events: &mut Vec<Event>) {
+    /// Applies a change of where outputs go: an SCTP association or a stream connection up or down. Inputs
+    /// are fed to the core by the loop, not here.
+    fn route(&mut self, feed: Feed) {
         match feed {
-            Feed::Input(input) => events.extend(driver.feed(input, clock.now_ms())),
+            Feed::Input(_) => {}
             Feed::SctpAttached { trunk, sender } => {
                 self.trunks.insert(trunk, sender);
             }
