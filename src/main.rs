@@ -12,6 +12,11 @@ use tandem::events::replay::replay;
 use tandem::events::store::EventReader;
 use tandem::events::trace::{render, TraceOptions};
 
+/// mimalloc rather than the system allocator: parsing and building SIP messages allocates many small strings and
+/// vectors per datagram, and glibc's malloc/free was about 15 % of the SIP→SIP load profile (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "tandem",
@@ -182,29 +187,34 @@ fn run_gateway(
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let summary = runtime
-        .block_on(tandem::runtime::run(
-            config,
-            setup,
-            event_log.clone(),
-            shutdown_signal(),
-            |bound| {
-                eprintln!(
-                    "tandem: SIP on udp:{} and tcp:{}",
-                    bound.sip_udp, bound.sip_tcp
-                );
-                for (what, addr) in [
-                    ("SIP on tls", bound.sip_tls),
-                    ("SIP over WebSocket on http", bound.http),
-                    ("SIP over secure WebSocket on https", bound.https),
-                ] {
-                    if let Some(addr) = addr {
-                        eprintln!("tandem: {what}:{addr}");
-                    }
+    // The core loop runs as a task on a worker thread, the thread that also polls the IO driver: a socket's
+    // readiness then reaches the loop without waking a second thread, as `block_on`'s own thread would need
+    // (two context switches per wake-up under load; docs/benchmarks.md).
+    let run = tandem::runtime::run(
+        config,
+        setup,
+        event_log.clone(),
+        shutdown_signal(),
+        move |bound| {
+            eprintln!(
+                "tandem: SIP on udp:{} and tcp:{}",
+                bound.sip_udp, bound.sip_tcp
+            );
+            for (what, addr) in [
+                ("SIP on tls", bound.sip_tls),
+                ("SIP over WebSocket on http", bound.http),
+                ("SIP over secure WebSocket on https", bound.https),
+            ] {
+                if let Some(addr) = addr {
+                    eprintln!("tandem: {what}:{addr}");
                 }
-                eprintln!("tandem: event log {}", event_log.display());
-            },
-        ))
+            }
+            eprintln!("tandem: event log {}", event_log.display());
+        },
+    );
+    let summary = runtime
+        .block_on(async move { tokio::spawn(run).await })
+        .map_err(|e| format!("the gateway task failed: {e}"))?
         .map_err(|e| e.to_string())?;
     eprintln!(
         "tandem: stopped; {} events logged, {} calls were still up",

@@ -84,6 +84,10 @@ pub struct SipConfig {
     /// Largest SIP message accepted on a stream or in one WebSocket message, in bytes; a peer sending more is
     /// cut off.
     pub max_message_bytes: usize,
+    /// Receive buffer asked for the SIP UDP socket (`SO_RCVBUF`), in bytes; the kernel caps it at
+    /// `net.core.rmem_max`. A large one absorbs bursts while the core loop is busy instead of dropping datagrams
+    /// (which the peers would retransmit, adding load). 0: the system default.
+    pub udp_receive_buffer_bytes: usize,
     /// SIP over TLS (`[sip.tls]`).
     pub tls: SipTlsConfig,
     /// Digest realm of 401/407 challenges.
@@ -252,6 +256,7 @@ impl Default for SipConfig {
             min_session_expires: 90,
             idle_timeout_ms: 900_000,
             max_message_bytes: 256 * 1024,
+            udp_receive_buffer_bytes: 4 * 1024 * 1024,
             tls: SipTlsConfig::default(),
             realm: "tandem".to_string(),
             trusted_peers: vec!["127.0.0.0/8".to_string(), "::1/128".to_string()],

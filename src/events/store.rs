@@ -74,6 +74,8 @@ impl Default for WriterOptions {
 
 enum Command {
     Append(Event),
+    /// Several events in log order: one channel send for all the events of a core-loop turn.
+    AppendAll(Vec<Event>),
     Flush(mpsc::Sender<()>),
 }
 
@@ -133,6 +135,18 @@ impl EventWriter {
             .as_ref()
             .ok_or(StoreError::WriterGone)?
             .send(Command::Append(event))
+            .map_err(|_| StoreError::WriterGone)
+    }
+
+    /// Queues several events, in order, with one hand-off to the writer thread (the core loop's per-turn batch).
+    pub fn append_all(&self, events: Vec<Event>) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.sender
+            .as_ref()
+            .ok_or(StoreError::WriterGone)?
+            .send(Command::AppendAll(events))
             .map_err(|_| StoreError::WriterGone)
     }
 
@@ -198,6 +212,7 @@ fn write_loop(
         loop {
             match next.take() {
                 Some(Command::Append(event)) => batch.push(event),
+                Some(Command::AppendAll(events)) => batch.extend(events),
                 Some(Command::Flush(done)) => {
                     waiters.push(done);
                     break;
@@ -446,5 +461,28 @@ mod tests {
         writer.append(event(1, Some("c1"))).unwrap();
         writer.flush().unwrap();
         assert_eq!(EventReader::open(&path).unwrap().all().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn append_all_keeps_the_order_among_single_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.sqlite");
+        let writer = EventWriter::create(&path, WriterOptions::default()).unwrap();
+        writer.append(event(1, Some("c1"))).unwrap();
+        writer
+            .append_all(vec![
+                event(2, Some("c2")),
+                event(3, None),
+                event(4, Some("c1")),
+            ])
+            .unwrap();
+        writer.append_all(Vec::new()).unwrap();
+        writer.append(event(5, Some("c2"))).unwrap();
+        writer.flush().unwrap();
+        let reader = EventReader::open(&path).unwrap();
+        let seqs: Vec<u64> = reader.all().unwrap().iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+        let c1: Vec<u64> = reader.call("c1").unwrap().iter().map(|e| e.seq).collect();
+        assert_eq!(c1, vec![1, 4]);
     }
 }

@@ -6,7 +6,6 @@
 //! sees it as the source of what arrives and names it as the destination of what must leave on it.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -54,24 +53,21 @@ impl StreamLimits {
     }
 }
 
-pub(crate) async fn udp_reader(socket: Arc<UdpSocket>, feed: mpsc::UnboundedSender<Feed>) {
-    let mut buffer = vec![0u8; MAX_DATAGRAM];
-    loop {
-        match socket.recv_from(&mut buffer).await {
-            Ok((length, from)) => {
-                let input = Input::SipReceived {
-                    transport: SipTransport::Udp,
-                    from,
-                    data: Payload(buffer[..length].to_vec()),
-                };
-                if feed.send(Feed::Input(input)).is_err() {
-                    return;
-                }
-            }
-            // ICMP port unreachable from an earlier send shows up here on Linux; it is no reason to stop reading.
-            Err(error) => tracing::debug!(%error, "SIP UDP receive error"),
-        }
-    }
+/// A buffer that holds the largest SIP datagram.
+pub(crate) fn datagram_buffer() -> Vec<u8> {
+    vec![0u8; MAX_DATAGRAM]
+}
+
+/// Takes the next datagram that is already waiting on the SIP UDP socket, without waiting: the core loop drains
+/// the socket itself after a readiness wake-up, so a burst of datagrams costs one wake-up and no hand-off between
+/// threads. `Err` with `WouldBlock` when none is left.
+pub(crate) fn try_receive_udp(socket: &UdpSocket, buffer: &mut [u8]) -> std::io::Result<Input> {
+    let (length, from) = socket.try_recv_from(buffer)?;
+    Ok(Input::SipReceived {
+        transport: SipTransport::Udp,
+        from,
+        data: Payload(buffer.get(..length).unwrap_or_default().to_vec()),
+    })
 }
 
 /// Accepts connections on `listener` for ever and spawns `serve_one` for each.
