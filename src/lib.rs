@@ -20,4 +20,5 @@ pub mod routing;
 pub mod runtime;
 pub mod sigtran;
 pub mod sip;
+pub(crate) mod sockaddr;
 pub mod source_error;

@@ -61,8 +61,10 @@ pub(crate) fn set_receive_buffer(socket: &UdpSocket, bytes: usize) -> std::io::R
 
 /// One non-blocking `sendmmsg` call; how many of `chunk` the kernel took (0 on any error).
 fn sendmmsg(socket: &UdpSocket, chunk: &[Datagram<'_>]) -> usize {
-    let mut names: Vec<(libc::sockaddr_storage, libc::socklen_t)> =
-        chunk.iter().map(|(to, _)| sockaddr(to)).collect();
+    let mut names: Vec<(libc::sockaddr_storage, libc::socklen_t)> = chunk
+        .iter()
+        .map(|(to, _)| crate::sockaddr::to_storage(*to))
+        .collect();
     let mut iovecs: Vec<libc::iovec> = chunk
         .iter()
         .map(|(_, data)| libc::iovec {
@@ -98,42 +100,6 @@ fn sendmmsg(socket: &UdpSocket, chunk: &[Datagram<'_>]) -> usize {
         )
     };
     usize::try_from(sent).unwrap_or(0)
-}
-
-/// The C socket address for `addr`.
-fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
-    // SAFETY: sockaddr_storage is plain data; all-zero is a valid (AF_UNSPEC) value.
-    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let length = match addr {
-        SocketAddr::V4(v4) => {
-            let sin = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: v4.port().to_be(),
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from_ne_bytes(v4.ip().octets()),
-                },
-                sin_zero: [0; 8],
-            };
-            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
-            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin) };
-            std::mem::size_of::<libc::sockaddr_in>()
-        }
-        SocketAddr::V6(v6) => {
-            let sin6 = libc::sockaddr_in6 {
-                sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                sin6_port: v6.port().to_be(),
-                sin6_flowinfo: v6.flowinfo(),
-                sin6_addr: libc::in6_addr {
-                    s6_addr: v6.ip().octets(),
-                },
-                sin6_scope_id: v6.scope_id(),
-            };
-            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
-            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6) };
-            std::mem::size_of::<libc::sockaddr_in6>()
-        }
-    };
-    (storage, length as libc::socklen_t)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-use super::{check, sockaddr_in, SctpInitMsg, IPPROTO_SCTP};
+use super::{check, SctpInitMsg, IPPROTO_SCTP};
 
 /// Whether `socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP)` succeeds on this host.
 pub(crate) fn kernel_sctp_socket_works() -> bool {
@@ -48,34 +48,6 @@ fn set_fd_option<T>(fd: &OwnedFd, level: c_int, name: c_int, value: &T) -> io::R
             std::mem::size_of::<T>() as libc::socklen_t,
         )
     })
-}
-
-fn to_storage(address: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
-    // SAFETY: all-zero is a valid sockaddr_storage.
-    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let length = match address {
-        SocketAddr::V4(v4) => {
-            let sin = sockaddr_in(v4);
-            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
-            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin) };
-            std::mem::size_of::<libc::sockaddr_in>()
-        }
-        SocketAddr::V6(v6) => {
-            let sin6 = libc::sockaddr_in6 {
-                sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                sin6_port: v6.port().to_be(),
-                sin6_flowinfo: v6.flowinfo(),
-                sin6_addr: libc::in6_addr {
-                    s6_addr: v6.ip().octets(),
-                },
-                sin6_scope_id: v6.scope_id(),
-            };
-            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
-            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6) };
-            std::mem::size_of::<libc::sockaddr_in6>()
-        }
-    };
-    (storage, length as libc::socklen_t)
 }
 
 fn from_storage(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
@@ -235,7 +207,7 @@ pub(crate) fn kernel_set_params(
 fn packed_addresses(addresses: &[SocketAddr]) -> Vec<u8> {
     let mut packed = Vec::new();
     for address in addresses {
-        let (storage, length) = to_storage(*address);
+        let (storage, length) = crate::sockaddr::to_storage(*address);
         // SAFETY: `storage` is initialised and at least `length` bytes long.
         let bytes = unsafe {
             std::slice::from_raw_parts(
@@ -291,7 +263,7 @@ pub(crate) fn kernel_connectx_start(fd: &OwnedFd, addresses: &[SocketAddr]) -> i
 
 /// `bind(2)`.
 pub(crate) fn kernel_bind(fd: &OwnedFd, address: SocketAddr) -> io::Result<()> {
-    let (storage, length) = to_storage(address);
+    let (storage, length) = crate::sockaddr::to_storage(address);
     // SAFETY: `storage` holds a valid address of `length` bytes for the call.
     check(unsafe {
         libc::bind(
@@ -310,7 +282,7 @@ pub(crate) fn kernel_listen(fd: &OwnedFd, backlog: c_int) -> io::Result<()> {
 
 /// Starts a non-blocking `connect(2)`; `Ok(true)` when it is still in progress.
 pub(crate) fn kernel_connect_start(fd: &OwnedFd, address: SocketAddr) -> io::Result<bool> {
-    let (storage, length) = to_storage(address);
+    let (storage, length) = crate::sockaddr::to_storage(address);
     // SAFETY: `storage` holds a valid address of `length` bytes for the call.
     let result = unsafe {
         libc::connect(

@@ -254,17 +254,6 @@ pub(super) fn check(result: c_int) -> io::Result<()> {
     }
 }
 
-pub(super) fn sockaddr_in(address: SocketAddrV4) -> libc::sockaddr_in {
-    libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: address.port().to_be(),
-        sin_addr: libc::in_addr {
-            s_addr: u32::from(*address.ip()).to_be(),
-        },
-        sin_zero: [0; 8],
-    }
-}
-
 impl UsrSocket {
     /// Opens an IPv4 one-to-one socket (blocking until [`UsrSocket::set_nonblocking`]).
     pub(super) fn new_v4() -> io::Result<Self> {
@@ -371,7 +360,7 @@ impl UsrSocket {
 
     /// Binds the local address.
     pub(super) fn bind(&self, address: SocketAddrV4) -> io::Result<()> {
-        let sin = sockaddr_in(address);
+        let sin = crate::sockaddr::sockaddr_in(address);
         // SAFETY: `sin` is a valid sockaddr_in for the duration of the call.
         check(unsafe {
             usrsctp_bind(
@@ -390,7 +379,7 @@ impl UsrSocket {
 
     /// Connects (blocks unless non-blocking; then `EINPROGRESS`).
     pub(super) fn connect(&self, address: SocketAddrV4) -> io::Result<()> {
-        let sin = sockaddr_in(address);
+        let sin = crate::sockaddr::sockaddr_in(address);
         // SAFETY: `sin` is a valid sockaddr_in for the duration of the call.
         check(unsafe {
             usrsctp_connect(
