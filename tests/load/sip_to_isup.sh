@@ -44,24 +44,6 @@ set -e
 end=$(date +%s.%N)
 kill -TERM "$tandem_pid"; wait "$tandem_pid" || true
 echo "sipp exit status: $status; wall time: $(python3 -c "print(round($end - $start, 1))") s for $calls calls at $rate/s, hold ${hold} ms"
-last=$(tail -n 1 stats.csv)
-header=$(head -n 1 stats.csv)
-python3 - "$header" "$last" <<'PY'
-import sys
-names = sys.argv[1].split(';'); values = sys.argv[2].split(';')
-row = dict(zip(names, values))
-for key in ("TotalCallCreated", "SuccessfulCall(C)", "FailedCall(C)", "CallRate(C)", "ResponseTimesetup(C)", "CallLength(C)"):
-    print(f"{key}: {row.get(key, '?')}")
-PY
 rtt=$(ls ./*_rtt.csv 2>/dev/null | head -n 1 || true)
-if [[ -n "$rtt" ]]; then
-    python3 - "$rtt" <<'PY'
-import sys
-rows = [line.strip().split(';') for line in open(sys.argv[1]) if line[0].isdigit()]
-values = sorted(float(r[1]) for r in rows if len(r) > 1 and r[1])
-if values:
-    pick = lambda q: values[min(len(values) - 1, int(q * len(values)))]
-    print(f"INVITE -> 200 OK setup time (ms, SIPp timer resolution 1 ms): n={len(values)} p50={pick(0.5):.1f} p99={pick(0.99):.1f} max={values[-1]:.1f}")
-PY
-fi
+python3 "$repo/tests/load/sipp_report.py" stats.csv "$rtt"
 "$repo/target/release/tandem" replay "$work/events.sqlite"

@@ -55,27 +55,7 @@ cpu=$(awk '{print ($14 + $15) / 100}' "/proc/$tandem_pid/stat")
 kill -TERM "$tandem_pid"; wait "$tandem_pid" || true
 echo "sipp exit status: $status; wall time: $(python3 -c "print(round($end - $start, 1))") s for $calls calls at $rate/s, hold ${hold} ms"
 echo "tandem CPU time (user+system): ${cpu} s"
-python3 - "$(head -n 1 stats.csv)" "$(tail -n 1 stats.csv)" <<'PY'
-import sys
-row = dict(zip(sys.argv[1].split(';'), sys.argv[2].split(';')))
-for key in ("TotalCallCreated", "SuccessfulCall(C)", "FailedCall(C)", "CallRate(C)"):
-    print(f"{key}: {row.get(key, '?')}")
-PY
 rtt=$(ls ./*_rtt.csv 2>/dev/null | head -n 1 || true)
-if [[ -n "$rtt" ]]; then
-    python3 - "$rtt" <<'PY'
-import sys
-rows = [line.strip().split(';') for line in open(sys.argv[1]) if line[0].isdigit()]
-values = sorted(float(r[1]) for r in rows if len(r) > 1 and r[1])
-if values:
-    pick = lambda q: values[min(len(values) - 1, int(q * len(values)))]
-    print(f"setup latency ms (INVITE -> 200, SIPp 1 ms resolution): n={len(values)} p50={pick(0.5):.1f} p99={pick(0.99):.1f} max={values[-1]:.1f}")
-    # SIPp's CallRate(C) averages over the whole run, including the wait for failed calls to time out; this is
-    # the rate while calls were being set up: answered calls / time of the last answer since the start.
-    last_ms = max(float(r[0]) for r in rows if r[0])
-    if last_ms > 0:
-        print(f"achieved: {len(values)} answered calls in {last_ms / 1000:.1f} s = {len(values) * 1000 / last_ms:.0f} calls/s")
-PY
-fi
+python3 "$repo/tests/load/sipp_report.py" stats.csv "$rtt"
 "$repo/target/release/tandem" replay "$work/events.sqlite" | tail -n 1
 echo "logs in $work"
