@@ -29,6 +29,20 @@ struct CallTargets {
     tried: usize,
 }
 
+impl CallTargets {
+    /// Index of the next untried target a socket bound to `listen` can reach (one address family cannot reach
+    /// the other).
+    fn next_reachable(&self, listen: std::net::SocketAddr) -> Option<usize> {
+        self.resolution
+            .targets()
+            .iter()
+            .enumerate()
+            .skip(self.tried)
+            .find(|(_, target)| target.addr.is_ipv4() == listen.is_ipv4())
+            .map(|(index, _)| index)
+    }
+}
+
 /// The gateway's RFC 3263 state: per-call resolutions, outstanding queries and the answer cache.
 #[derive(Debug)]
 pub(crate) struct SipTargets {
@@ -154,14 +168,7 @@ impl Gateway {
         let Some(targets) = self.sip_targets.calls.get_mut(&number) else {
             return;
         };
-        let found = targets.resolution.targets()
-            [targets.tried.min(targets.resolution.targets().len())..]
-            .iter()
-            .position(|target| {
-                // A socket of one family cannot reach the other.
-                target.addr.is_ipv4() == listen.is_ipv4()
-            })
-            .map(|offset| targets.tried + offset);
+        let found = targets.next_reachable(listen);
         let Some(index) = found else {
             let uri = targets.uri.clone();
             self.sip_targets.calls.remove(&number);
@@ -203,13 +210,7 @@ impl Gateway {
         let Some(targets) = self.sip_targets.calls.get(&number) else {
             return false;
         };
-        let more = targets
-            .resolution
-            .targets()
-            .iter()
-            .skip(targets.tried)
-            .any(|target| target.addr.is_ipv4() == listen.is_ipv4());
-        if !more {
+        if targets.next_reachable(listen).is_none() {
             self.sip_targets.calls.remove(&number);
             return false;
         }
