@@ -1,6 +1,11 @@
 //! The SQLite event store: an append-only `events` table keyed by sequence number, written by one background thread
 //! in batched transactions (group commit) so the call path never waits on the disk, plus a small `calls` table
 //! (call id → first/last sequence) that makes per-call reads cheap without a secondary index on the hot table.
+//!
+//! A row's `body` is the event as JSON without its message bytes; the bytes of a SIP or M3UA message (the event's
+//! payload) are in the `data` BLOB column, raw, so the hot path neither escapes SIP text into JSON nor hex-encodes
+//! M3UA. SIP stays readable with `sqlite3`: `SELECT CAST(data AS TEXT) FROM events WHERE …`. Logs written before
+//! the column existed (payload inside the body as `t:`/`x:` text) are still read.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -45,7 +50,8 @@ CREATE TABLE IF NOT EXISTS events (
     at_ms INTEGER NOT NULL,
     call  TEXT,
     kind  TEXT NOT NULL,
-    body  TEXT NOT NULL
+    body  TEXT NOT NULL,
+    data  BLOB
 );
 CREATE TABLE IF NOT EXISTS calls (
     call      TEXT PRIMARY KEY,
@@ -109,9 +115,11 @@ impl EventWriter {
     /// Creates (or truncates) the log at `path` and starts the writer thread.
     pub fn create(path: &Path, options: WriterOptions) -> Result<EventWriter, StoreError> {
         let connection = open_connection(path)?;
-        // A log describes one run; mixing runs would make replay meaningless.
+        // A log describes one run; mixing runs would make replay meaningless. Dropping (rather than emptying) the
+        // tables also replaces a table laid out by an older release.
         connection
-            .execute_batch("DELETE FROM events; DELETE FROM calls;")
+            .execute_batch("DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS calls;")
+            .and_then(|()| connection.execute_batch(SCHEMA))
             .map_err(sqlite(path))?;
         let (sender, receiver) = mpsc::channel();
         let thread_path = path.to_path_buf();
@@ -264,11 +272,14 @@ fn commit(
     {
         let mut insert = transaction
             .prepare_cached(
-                "INSERT INTO events (seq, at_ms, call, kind, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO events (seq, at_ms, call, kind, body, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )
             .map_err(sqlite(path))?;
-        let mut touched: Vec<String> = Vec::new();
-        for event in batch.iter() {
+        // Calls seen in this batch, in first-seen order, so each gets one upsert.
+        let mut touched: Vec<&str> = Vec::new();
+        for event in batch.iter_mut() {
+            // The bytes go to their own column; the emptied payload is left out of the JSON.
+            let data = event.kind.payload_mut().map(std::mem::take);
             let body = serde_json::to_string(&event.kind).map_err(|source| StoreError::Decode {
                 path: path.to_path_buf(),
                 seq: event.seq,
@@ -280,15 +291,23 @@ fn commit(
                     event.at_ms as i64,
                     event.call,
                     event.kind.name(),
-                    body
+                    body,
+                    data.as_ref().map(|payload| payload.0.as_slice())
                 ])
                 .map_err(sqlite(path))?;
-            if let Some(call) = &event.call {
-                let entry = calls.entry(call.clone()).or_insert((event.seq, event.seq));
-                entry.1 = event.seq;
-                if !touched.contains(call) {
-                    touched.push(call.clone());
+        }
+        for event in batch.iter() {
+            let Some(call) = event.call.as_deref() else {
+                continue;
+            };
+            match calls.get_mut(call) {
+                Some(range) => range.1 = event.seq,
+                None => {
+                    calls.insert(call.to_string(), (event.seq, event.seq));
                 }
+            }
+            if !touched.contains(&call) {
+                touched.push(call);
             }
         }
         let mut upsert = transaction
@@ -298,7 +317,7 @@ fn commit(
             )
             .map_err(sqlite(path))?;
         for call in touched {
-            if let Some((first, last)) = calls.get(&call) {
+            if let Some((first, last)) = calls.get(call) {
                 upsert
                     .execute(params![call, *first as i64, *last as i64])
                     .map_err(sqlite(path))?;
@@ -314,6 +333,8 @@ fn commit(
 pub struct EventReader {
     connection: Connection,
     path: PathBuf,
+    /// The `data` column's expression: the column, or NULL in a log written before it existed.
+    data_column: &'static str,
 }
 
 impl EventReader {
@@ -322,16 +343,28 @@ impl EventReader {
         let connection =
             Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
                 .map_err(sqlite(path))?;
+        let has_data: bool = connection
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('events') WHERE name = 'data'",
+                [],
+                |row| row.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(sqlite(path))?;
         Ok(EventReader {
             connection,
             path: path.to_path_buf(),
+            data_column: if has_data { "data" } else { "NULL" },
         })
     }
 
     /// Every event in sequence order.
     pub fn all(&self) -> Result<Vec<Event>, StoreError> {
         self.query(
-            "SELECT seq, at_ms, call, body FROM events ORDER BY seq",
+            &format!(
+                "SELECT seq, at_ms, call, body, {} FROM events ORDER BY seq",
+                self.data_column
+            ),
             params![],
         )
     }
@@ -351,7 +384,10 @@ impl EventReader {
             return Ok(Vec::new());
         };
         self.query(
-            "SELECT seq, at_ms, call, body FROM events WHERE seq BETWEEN ?1 AND ?2 AND call = ?3 ORDER BY seq",
+            &format!(
+                "SELECT seq, at_ms, call, body, {} FROM events WHERE seq BETWEEN ?1 AND ?2 AND call = ?3 ORDER BY seq",
+                self.data_column
+            ),
             params![first, last, call],
         )
     }
@@ -378,18 +414,22 @@ impl EventReader {
                     row.get::<_, i64>(1)?,
                     row.get::<_, Option<String>>(2)?,
                     row.get::<_, String>(3)?,
+                    row.get::<_, Option<Vec<u8>>>(4)?,
                 ))
             })
             .map_err(sqlite(&self.path))?;
         let mut events = Vec::new();
         for row in rows {
-            let (seq, at_ms, call, body) = row.map_err(sqlite(&self.path))?;
-            let kind: EventKind =
+            let (seq, at_ms, call, body, data) = row.map_err(sqlite(&self.path))?;
+            let mut kind: EventKind =
                 serde_json::from_str(&body).map_err(|source| StoreError::Decode {
                     path: self.path.clone(),
                     seq: seq as u64,
                     source,
                 })?;
+            if let (Some(data), Some(payload)) = (data, kind.payload_mut()) {
+                *payload = super::types::Payload(data);
+            }
             events.push(Event {
                 seq: seq as u64,
                 at_ms: at_ms as u64,
@@ -484,5 +524,104 @@ mod tests {
         assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
         let c1: Vec<u64> = reader.call("c1").unwrap().iter().map(|e| e.seq).collect();
         assert_eq!(c1, vec![1, 4]);
+    }
+
+    fn message_events() -> Vec<Event> {
+        use crate::events::types::{Payload, SipTransport};
+        vec![
+            Event {
+                seq: 1,
+                at_ms: 5,
+                call: Some("c1".into()),
+                kind: EventKind::Input(Input::SipReceived {
+                    transport: SipTransport::Udp,
+                    from: "127.0.0.1:5070".parse().unwrap(),
+                    data: Payload(
+                        b"INVITE sip:1@h SIP/2.0\r\nSubject: \"quoted\" \\ text\r\n\r\n".to_vec(),
+                    ),
+                }),
+            },
+            Event {
+                seq: 2,
+                at_ms: 6,
+                call: Some("c1".into()),
+                kind: EventKind::Output(Output::M3uaSend {
+                    trunk: "pstn".into(),
+                    stream: 1,
+                    data: Payload(vec![1, 0, 1, 1, 0, 0, 0, 8, 0xff]),
+                }),
+            },
+        ]
+    }
+
+    #[test]
+    fn message_bytes_are_stored_raw_beside_the_json_body() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.sqlite");
+        let writer = EventWriter::create(&path, WriterOptions::default()).unwrap();
+        writer.append_all(message_events()).unwrap();
+        writer.close().unwrap();
+        let connection = Connection::open(&path).unwrap();
+        let (body, data): (String, Vec<u8>) = connection
+            .query_row("SELECT body, data FROM events WHERE seq = 1", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .unwrap();
+        assert!(!body.contains("INVITE"), "bytes left in the body: {body}");
+        assert!(data.starts_with(b"INVITE sip:1@h"));
+        let binary: Vec<u8> = connection
+            .query_row("SELECT data FROM events WHERE seq = 2", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(binary, vec![1, 0, 1, 1, 0, 0, 0, 8, 0xff]);
+        assert_eq!(
+            EventReader::open(&path).unwrap().all().unwrap(),
+            message_events()
+        );
+    }
+
+    #[test]
+    fn a_log_without_the_data_column_is_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        let connection = Connection::open(&path).unwrap();
+        connection
+            .execute_batch(
+                "CREATE TABLE events (seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, call TEXT,
+                                      kind TEXT NOT NULL, body TEXT NOT NULL);
+                 CREATE TABLE calls (call TEXT PRIMARY KEY, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL);",
+            )
+            .unwrap();
+        for event in message_events() {
+            // The older layout: the payload inside the JSON body, as text or hex.
+            connection
+                .execute(
+                    "INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        event.seq as i64,
+                        event.at_ms as i64,
+                        event.call,
+                        event.kind.name(),
+                        serde_json::to_string(&event.kind).unwrap()
+                    ],
+                )
+                .unwrap();
+        }
+        connection
+            .execute("INSERT INTO calls VALUES ('c1', 1, 2)", [])
+            .unwrap();
+        drop(connection);
+        let reader = EventReader::open(&path).unwrap();
+        assert_eq!(reader.all().unwrap(), message_events());
+        assert_eq!(reader.call("c1").unwrap(), message_events());
+        // Creating a log over it replaces the old layout.
+        let writer = EventWriter::create(&path, WriterOptions::default()).unwrap();
+        writer.append_all(message_events()).unwrap();
+        writer.close().unwrap();
+        assert_eq!(
+            EventReader::open(&path).unwrap().all().unwrap(),
+            message_events()
+        );
     }
 }

@@ -36,6 +36,18 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// The message bytes the event carries (a SIP or M3UA message received or sent), if it carries any. The store
+    /// keeps them in a column of their own rather than inside the JSON body.
+    pub fn payload_mut(&mut self) -> Option<&mut Payload> {
+        match self {
+            EventKind::Input(Input::SipReceived { data, .. })
+            | EventKind::Input(Input::M3uaReceived { data, .. })
+            | EventKind::Output(Output::SipSend { data, .. })
+            | EventKind::Output(Output::M3uaSend { data, .. }) => Some(data),
+            _ => None,
+        }
+    }
+
     /// Short name of the kind, as stored in the `kind` column.
     pub fn name(&self) -> &'static str {
         match self {
@@ -102,6 +114,7 @@ pub enum Input {
         /// The peer's address.
         from: SocketAddr,
         /// The bytes as received.
+        #[serde(default, skip_serializing_if = "Payload::is_empty")]
         data: Payload,
     },
     /// The SCTP association of a trunk came up.
@@ -123,6 +136,7 @@ pub enum Input {
         /// SCTP stream it came on.
         stream: u16,
         /// The bytes as received.
+        #[serde(default, skip_serializing_if = "Payload::is_empty")]
         data: Payload,
     },
     /// The runtime woke the core because the deadline it asked for has passed.
@@ -203,6 +217,7 @@ pub enum Output {
         /// Destination.
         to: SocketAddr,
         /// The bytes.
+        #[serde(default, skip_serializing_if = "Payload::is_empty")]
         data: Payload,
     },
     /// Send an M3UA message on a trunk's association.
@@ -212,6 +227,7 @@ pub enum Output {
         /// SCTP stream.
         stream: u16,
         /// The bytes.
+        #[serde(default, skip_serializing_if = "Payload::is_empty")]
         data: Payload,
     },
     /// The core's next deadline changed (`None`: nothing pending).
@@ -244,8 +260,9 @@ pub enum Output {
     },
 }
 
-/// Bytes of a message. Stored as text when they are printable (SIP), as hex otherwise (M3UA), so the log stays
-/// readable with plain `sqlite3`.
+/// Bytes of a message. The event store keeps them raw in the `data` column (see [`crate::events::store`]); in JSON
+/// (older logs, `--json` output) they are text when printable (SIP) and hex otherwise (M3UA), and an empty payload
+/// is left out of the JSON altogether.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Payload(pub Vec<u8>);
 
@@ -256,6 +273,11 @@ impl fmt::Debug for Payload {
 }
 
 impl Payload {
+    /// True when there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     fn is_printable(&self) -> bool {
         std::str::from_utf8(&self.0).is_ok_and(|s| {
             s.chars()

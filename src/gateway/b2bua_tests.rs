@@ -455,3 +455,54 @@ fn an_update_in_an_early_dialog_of_the_outgoing_leg_is_answered() {
         .iter()
         .any(|m| m.starts_with("SIP/2.0 481") && header(m, "CSeq") == "6 UPDATE"));
 }
+
+#[test]
+fn finished_calls_leave_no_state_behind_once_their_transactions_end() {
+    let mut bench = bench(&[]);
+    for n in 0..3 {
+        let branch = format!("leak{n}");
+        bench.sip(&caller_invite(&branch));
+        let invite = bench
+            .sent_to(TARGET)
+            .into_iter()
+            .filter(|m| m.starts_with("INVITE "))
+            .nth(n)
+            .expect("INVITE to the target");
+        let callee_tag = format!("calleetag{n}");
+        bench.sip_from(
+            TARGET,
+            &callee_response(&invite, "180 Ringing", &callee_tag, None),
+        );
+        bench.sip_from(
+            TARGET,
+            &callee_response(&invite, "200 OK", &callee_tag, Some(CALLEE_SDP)),
+        );
+        let ok = bench
+            .sent_to("127.0.0.1:5099")
+            .into_iter()
+            .rfind(|m| m.starts_with("SIP/2.0 200") && m.contains(&format!("calleridleak{n}")))
+            .expect("200 relayed");
+        let tag = to_tag(&ok);
+        bench.sip(&caller_request("ACK", 4711, &tag, &branch));
+        bench.sip(&caller_request("BYE", 4712, &tag, &branch));
+        let bye = bench
+            .sent_to(TARGET)
+            .into_iter()
+            .filter(|m| m.starts_with("BYE "))
+            .nth(n)
+            .expect("BYE relayed");
+        bench.sip_from(TARGET, &callee_response(&bye, "200 OK", &callee_tag, None));
+    }
+    let gateway = bench.driver.gateway();
+    assert_eq!(gateway.active_calls(), 0);
+    let (load, _) = gateway.sip_load();
+    assert!(
+        load.transactions > 0,
+        "ended transactions linger for retransmissions: {load:?}"
+    );
+    // Past 64*T1 every transaction has ended (Timers D, J, K, L, M) and nothing may remain.
+    bench.advance(40_000);
+    let (load, legs) = bench.driver.gateway().sip_load();
+    assert_eq!(load, crate::sip::endpoint::EndpointLoad::default());
+    assert_eq!(legs, 0);
+}

@@ -271,6 +271,11 @@ impl Gateway {
         self.calls.len()
     }
 
+    /// How much state the SIP endpoint holds, and the gateway's map from legs to calls.
+    pub fn sip_load(&self) -> (crate::sip::endpoint::EndpointLoad, usize) {
+        (self.sip.load(), self.legs.len())
+    }
+
     /// Circuits busy on each trunk group, by name.
     pub fn busy_circuits(&self) -> Vec<(String, usize)> {
         self.trunks

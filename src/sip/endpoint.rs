@@ -148,7 +148,36 @@ pub struct Endpoint {
     pub(super) peers: Vec<super::peers::Peer>,
 }
 
+/// How much state the endpoint holds: what an operator (or a leak test) looks at to tell lingering RFC 3261 state
+/// from state that is never freed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EndpointLoad {
+    /// Legs (call sides) not yet ended.
+    pub legs: usize,
+    /// Transactions, including ended ones absorbing retransmissions (Timers D, I, J, K; RFC 6026 L, M).
+    pub transactions: usize,
+    /// Dialogs reachable by their identifiers.
+    pub dialogs: usize,
+    /// Entries of the transaction matching indexes and deadline tables (these must shrink with the above).
+    pub index_entries: usize,
+}
+
 impl Endpoint {
+    /// How much state the endpoint holds now.
+    pub fn load(&self) -> EndpointLoad {
+        EndpointLoad {
+            legs: self.legs.len(),
+            transactions: self.txs.len(),
+            dialogs: self.dialogs.len(),
+            index_entries: self.server_index.len()
+                + self.client_index.len()
+                + self.tx_deadlines.len()
+                + self.tx_filed.len()
+                + self.leg_deadlines.len()
+                + self.leg_filed.len(),
+        }
+    }
+
     /// A new endpoint.
     pub fn new(cfg: EndpointConfig) -> Self {
         Self {

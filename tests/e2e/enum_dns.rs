@@ -45,20 +45,20 @@ fn enum_rig_with(servers: &str, timeout_ms: u64, trunk_extra: &str) -> Rig {
 /// event log.
 fn iams_sent(log: &Path) -> Vec<serde_json::Value> {
     let connection = rusqlite::Connection::open(log).unwrap();
+    // The message bytes are in the `data` column, beside the JSON body.
     let mut statement = connection
-        .prepare("SELECT body FROM events WHERE body LIKE '%\"output\":\"m3ua_send\"%'")
+        .prepare("SELECT data FROM events WHERE body LIKE '%\"output\":\"m3ua_send\"%'")
         .unwrap();
-    let bodies: Vec<String> = statement
+    let messages: Vec<Vec<u8>> = statement
         .query_map([], |row| row.get(0))
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    bodies
+    messages
         .iter()
-        .filter_map(|body| {
-            let event: serde_json::Value = serde_json::from_str(body).ok()?;
+        .filter_map(|data| {
             let decoded = tandem::decode::decode_hex(
-                event["data"].as_str()?.strip_prefix("x:")?,
+                &tandem::hex::encode(data),
                 true,
                 false,
                 tandem::isup::codec::Variant::Itu,

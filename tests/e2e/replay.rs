@@ -25,9 +25,10 @@ fn a_corrupted_input_is_reported_as_a_divergence() {
     std::fs::copy(&log, &corrupted).unwrap();
     let connection = rusqlite::Connection::open(&corrupted).unwrap();
     // Change the dialled number in the first INVITE the gateway received.
+    // The message bytes are in the `data` column, beside the JSON body.
     let (seq, body): (i64, String) = connection
         .query_row(
-            "SELECT seq, body FROM events WHERE kind = 'input' AND body LIKE '%INVITE sip:4930123456%' ORDER BY seq LIMIT 1",
+            "SELECT seq, CAST(data AS TEXT) FROM events WHERE kind = 'input' AND CAST(data AS TEXT) LIKE '%INVITE sip:4930123456%' ORDER BY seq LIMIT 1",
             [],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
@@ -35,8 +36,8 @@ fn a_corrupted_input_is_reported_as_a_divergence() {
     let tampered = body.replacen("INVITE sip:4930123456", "INVITE sip:4930999999", 1);
     connection
         .execute(
-            "UPDATE events SET body = ?1 WHERE seq = ?2",
-            rusqlite::params![tampered, seq],
+            "UPDATE events SET data = ?1 WHERE seq = ?2",
+            rusqlite::params![tampered.into_bytes(), seq],
         )
         .unwrap();
     drop(connection);

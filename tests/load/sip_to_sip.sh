@@ -52,9 +52,10 @@ status=$?
 set -e
 end=$(date +%s.%N)
 cpu=$(awk '{print ($14 + $15) / 100}' "/proc/$tandem_pid/stat")
+rss=$(awk '/^VmRSS|^VmHWM/ {printf "%s %d MB  ", $1, $2 / 1024}' "/proc/$tandem_pid/status")
 kill -TERM "$tandem_pid"; wait "$tandem_pid" || true
 echo "sipp exit status: $status; wall time: $(python3 -c "print(round($end - $start, 1))") s for $calls calls at $rate/s, hold ${hold} ms"
-echo "tandem CPU time (user+system): ${cpu} s"
+echo "tandem CPU time (user+system): ${cpu} s; memory at the end: ${rss}"
 rtt=$(ls ./*_rtt.csv 2>/dev/null | head -n 1 || true)
 python3 "$repo/tests/load/sipp_report.py" stats.csv "$rtt"
 "$repo/target/release/tandem" replay "$work/events.sqlite" | tail -n 1
