@@ -277,21 +277,26 @@ fn commit(
             .map_err(sqlite(path))?;
         // Calls seen in this batch, in first-seen order, so each gets one upsert.
         let mut touched: Vec<&str> = Vec::new();
+        // One buffer for every body of the batch rather than a new string per event.
+        let mut json = Vec::with_capacity(512);
         for event in batch.iter_mut() {
             // The bytes go to their own column; the emptied payload is left out of the JSON.
             let data = event.kind.payload_mut().map(std::mem::take);
-            let body = serde_json::to_string(&event.kind).map_err(|source| StoreError::Decode {
+            json.clear();
+            serde_json::to_writer(&mut json, &event.kind).map_err(|source| StoreError::Decode {
                 path: path.to_path_buf(),
                 seq: event.seq,
                 source,
             })?;
+            // serde_json writes UTF-8, so this borrows.
+            let body = String::from_utf8_lossy(&json);
             insert
                 .execute(params![
                     event.seq as i64,
                     event.at_ms as i64,
                     event.call,
                     event.kind.name(),
-                    body,
+                    body.as_ref(),
                     data.as_ref().map(|payload| payload.0.as_slice())
                 ])
                 .map_err(sqlite(path))?;

@@ -104,6 +104,23 @@ fn reliability(transport: TransportKind) -> Reliability {
     }
 }
 
+/// The state of either machine, compared without formatting it: most inputs (retransmissions, timers that re-arm)
+/// change nothing, and naming the state as text on every one of them was measurable under load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Server(sipx::transaction::ServerState),
+    Client(sipx::transaction::ClientState),
+}
+
+impl State {
+    fn name(self) -> String {
+        match self {
+            State::Server(state) => format!("{state:?}"),
+            State::Client(state) => format!("{state:?}"),
+        }
+    }
+}
+
 fn machine_name(machine: &Machine) -> &'static str {
     match machine {
         Machine::Server(_) => "sip.server_transaction",
@@ -130,7 +147,7 @@ impl Transaction {
             machine: Machine::Server(machine),
             deadlines: Vec::new(),
         };
-        tx.record(transitions, "None".into(), "request received");
+        tx.record(transitions, None, || "request received".into());
         let out = tx.apply(outputs, now_ms);
         Some((tx, out))
     }
@@ -153,16 +170,20 @@ impl Transaction {
             machine: Machine::Client(machine),
             deadlines: Vec::new(),
         };
-        tx.record(transitions, "None".into(), "request sent");
+        tx.record(transitions, None, || "request sent".into());
         let out = tx.apply(outputs, now_ms);
         Some((tx, out))
     }
 
     /// The state name (for logs and transitions).
     pub(crate) fn state(&self) -> String {
+        self.current().name()
+    }
+
+    fn current(&self) -> State {
         match &self.machine {
-            Machine::Server(m) => format!("{:?}", m.state()),
-            Machine::Client(m) => format!("{:?}", m.state()),
+            Machine::Server(m) => State::Server(m.state()),
+            Machine::Client(m) => State::Client(m.state()),
         }
     }
 
@@ -185,15 +206,21 @@ impl Transaction {
         }
     }
 
-    fn record(&self, transitions: &mut VecDeque<Transition>, from: String, reason: &str) {
-        let to = self.state();
-        if from != to {
+    /// Records a change from `before` (`None`: the transaction is new); `reason` is only built for a change.
+    fn record(
+        &self,
+        transitions: &mut VecDeque<Transition>,
+        before: Option<State>,
+        reason: impl FnOnce() -> String,
+    ) {
+        let now = self.current();
+        if before != Some(now) {
             transitions.push_back(Transition {
                 machine: machine_name(&self.machine),
                 id: self.id.clone(),
-                from,
-                to,
-                reason: reason.to_string(),
+                from: before.map_or_else(|| "None".to_string(), State::name),
+                to: now.name(),
+                reason: reason(),
             });
         }
     }
@@ -205,13 +232,14 @@ impl Transaction {
         now_ms: u64,
         transitions: &mut VecDeque<Transition>,
     ) -> TxOutput {
-        let before = self.state();
+        let before = self.current();
         let outputs = match &mut self.machine {
             Machine::Server(m) => m.on_request(&request.inner),
             Machine::Client(_) => Vec::new(),
         };
-        let reason = format!("{} received", request.method().as_str());
-        self.record(transitions, before, &reason);
+        self.record(transitions, Some(before), || {
+            format!("{} received", request.method().as_str())
+        });
         self.apply(outputs, now_ms)
     }
 
@@ -222,12 +250,14 @@ impl Transaction {
         now_ms: u64,
         transitions: &mut VecDeque<Transition>,
     ) -> TxOutput {
-        let before = self.state();
+        let before = self.current();
         let outputs = match &mut self.machine {
             Machine::Server(m) => m.on_tu_response(response.inner.clone()),
             Machine::Client(_) => Vec::new(),
         };
-        self.record(transitions, before, &format!("{} sent", response.status()));
+        self.record(transitions, Some(before), || {
+            format!("{} sent", response.status())
+        });
         self.apply(outputs, now_ms)
     }
 
@@ -238,13 +268,13 @@ impl Transaction {
         now_ms: u64,
         transitions: &mut VecDeque<Transition>,
     ) -> TxOutput {
-        let before = self.state();
-        let reason = format!("{} received", response.status());
+        let before = self.current();
+        let status = response.status();
         let outputs = match &mut self.machine {
             Machine::Client(m) => m.on_response(response.inner),
             Machine::Server(_) => Vec::new(),
         };
-        self.record(transitions, before, &reason);
+        self.record(transitions, Some(before), || format!("{status} received"));
         self.apply(outputs, now_ms)
     }
 
@@ -267,12 +297,14 @@ impl Transaction {
             .min_by_key(|(_, (_, at))| *at)
             .map(|(i, (t, _))| (i, *t))?;
         self.deadlines.remove(index);
-        let before = self.state();
+        let before = self.current();
         let outputs = match &mut self.machine {
             Machine::Server(m) => m.on_timer(timer),
             Machine::Client(m) => m.on_timer(timer),
         };
-        self.record(transitions, before, &format!("timer {timer:?} fired"));
+        self.record(transitions, Some(before), || {
+            format!("timer {timer:?} fired")
+        });
         Some(self.apply(outputs, now_ms))
     }
 

@@ -4,7 +4,8 @@
 # latency (UAC: INVITE sent -> 200 received) percentiles, tandem's CPU time, and replays tandem's log.
 #   tests/load/sip_to_sip.sh [CALLS] [RATE_PER_S] [HOLD_MS]
 # Pinning: TANDEM_CPU (default 0) for tandem, SIPP_CPU (default 1) for both SIPp processes; set either to ""
-# to leave a process unpinned. Build first: cargo build --release --bins.
+# to leave a process unpinned. EVENT_LOG_BATCH sets [event_log] batch_size (default 256); LOAD_TMPDIR puts the
+# run's directory (event log included) elsewhere than $TMPDIR. Build first: cargo build --release --bins.
 set -euo pipefail
 calls="${1:-10000}"
 rate="${2:-1000}"
@@ -12,7 +13,7 @@ hold="${3:-0}"
 tandem_cpu="${TANDEM_CPU-0}"
 sipp_cpu="${SIPP_CPU-1}"
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-work="$(mktemp -d)"
+work="$(mktemp -d ${LOAD_TMPDIR:+-p "$LOAD_TMPDIR"})"
 trap 'kill "${tandem_pid:-}" "${uas_pid:-}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 pin() { if [[ -n "$1" ]]; then echo "taskset -c $1"; fi; }
 free_port() { python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
@@ -23,6 +24,7 @@ cat >"$work/tandem.toml" <<TOML
 listen = "127.0.0.1:$sip"
 [event_log]
 path = "$work/events.sqlite"
+batch_size = ${EVENT_LOG_BATCH:-256}
 [dialplan]
 path = "$work/b2bua.rhai"
 watch = false
