@@ -224,6 +224,18 @@ impl Gateway {
             Input::SipFlowClosed { transport, peer } => {
                 self.sip.flow_closed(sip_transport(*transport), *peer)
             }
+            Input::SipSendFailed {
+                transport,
+                to,
+                reason,
+            } => {
+                self.log(
+                    LogLevel::Warn,
+                    format!("SIP {transport:?} message to {to} not delivered: {reason}"),
+                );
+                self.sip
+                    .transport_failed(sip_transport(*transport), *to, now_ms);
+            }
         }
         self.pump();
         let deadline = self.next_deadline();
