@@ -167,6 +167,12 @@ pub enum Input {
         /// Why, as the operating system or the TLS layer said it.
         reason: String,
     },
+    /// The SIP users in force from now on (`[[sip.user]]` merged with `[sip] users_db`, read again on SIGHUP).
+    /// Recorded with the users themselves so replay needs no database.
+    SipUsersReload {
+        /// Every user, as in `[[sip.user]]`.
+        users: Vec<crate::config::SipUser>,
+    },
     /// A new dialplan to use for new calls (file change, `tandem dialplan reload`). The core compiles it and
     /// refuses it, keeping the old one, when it does not compile.
     DialplanReload {

@@ -224,6 +224,14 @@ impl Gateway {
             Input::SipFlowClosed { transport, peer } => {
                 self.sip.flow_closed(sip_transport(*transport), *peer)
             }
+            Input::SipUsersReload { users } => {
+                let users = self.config.sip.digest_users_of(users);
+                self.log(
+                    LogLevel::Info,
+                    format!("SIP users reloaded: {} users", users.len()),
+                );
+                self.sip.set_users(users);
+            }
             Input::SipSendFailed {
                 transport,
                 to,

@@ -15,6 +15,7 @@ mod sip_tls;
 mod sip_transport;
 mod sip_ws;
 mod udp_batch;
+mod users_db;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
