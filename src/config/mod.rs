@@ -110,8 +110,8 @@ pub struct SipConfig {
     pub flow_timer: u32,
     /// `[[sip.user]]`: users of the registrar and of digest authentication.
     pub user: Vec<SipUser>,
-    /// An SQLite file with more users (table `users`, the columns of `[[sip.user]]`), read at start and on
-    /// SIGHUP; `[[sip.user]]` entries win over rows of the same name.
+    /// An SQLite file with more users (table `users`, the columns of `[[sip.user]]`; relative to the config
+    /// file), read at start and on SIGHUP; `[[sip.user]]` entries win over rows of the same name.
     pub users_db: Option<std::path::PathBuf>,
     /// `[[sip.peer]]`: peers pinged with OPTIONS.
     pub peer: Vec<SipPeer>,
@@ -367,6 +367,9 @@ impl Config {
                 }
                 for zone in &mut config.enum_lookup.zones {
                     *zone = base.join(&*zone);
+                }
+                if let Some(users_db) = &mut config.sip.users_db {
+                    *users_db = base.join(&*users_db);
                 }
                 config.resolve_transport_paths(&base);
                 Ok(config)
