@@ -172,27 +172,9 @@ fn validate_sip_users(v: &Validator<'_>, sip: &super::SipConfig) -> Result<(), C
             "must not exceed max_expires".into(),
         ));
     }
-    let is_hex = |h: &str, len: usize| h.len() == len && h.bytes().all(|b| b.is_ascii_hexdigit());
     for user in &sip.user {
-        let has_ha1 = user.ha1.is_some() || user.ha1_sha256.is_some();
-        let message = if user.name.is_empty() {
-            Some("a [[sip.user]] needs a name".to_string())
-        } else if user.password.is_some() == has_ha1 {
-            Some(format!(
-                "user {:?} needs either password or ha1/ha1_sha256",
-                user.name
-            ))
-        } else if user.ha1.as_deref().is_some_and(|h| !is_hex(h, 32))
-            || user.ha1_sha256.as_deref().is_some_and(|h| !is_hex(h, 64))
-        {
-            Some(format!(
-                "user {:?}: ha1 is 32 hex digits, ha1_sha256 64",
-                user.name
-            ))
-        } else {
-            None
-        };
-        if let Some(message) = message {
+        if let Some(message) = user.problem() {
+            let message = message.replace("a user needs", "a [[sip.user]] needs");
             return Err(v.error(Table("sip.user"), "name", message));
         }
     }

@@ -110,6 +110,9 @@ pub struct SipConfig {
     pub flow_timer: u32,
     /// `[[sip.user]]`: users of the registrar and of digest authentication.
     pub user: Vec<SipUser>,
+    /// An SQLite file with more users (table `users`, the columns of `[[sip.user]]`; relative to the config
+    /// file), read at start and on SIGHUP; `[[sip.user]]` entries win over rows of the same name.
+    pub users_db: Option<std::path::PathBuf>,
     /// `[[sip.peer]]`: peers pinged with OPTIONS.
     pub peer: Vec<SipPeer>,
     /// DNS servers for RFC 3263 target resolution; empty: the system resolver (`/etc/resolv.conf`).
@@ -268,6 +271,7 @@ impl Default for SipConfig {
             max_contacts: 10,
             flow_timer: 120,
             user: Vec::new(),
+            users_db: None,
             peer: Vec::new(),
             dns_servers: Vec::new(),
             dns_timeout_ms: 2_000,
@@ -363,6 +367,9 @@ impl Config {
                 }
                 for zone in &mut config.enum_lookup.zones {
                     *zone = base.join(&*zone);
+                }
+                if let Some(users_db) = &mut config.sip.users_db {
+                    *users_db = base.join(&*users_db);
                 }
                 config.resolve_transport_paths(&base);
                 Ok(config)

@@ -25,6 +25,33 @@ pub struct SipUser {
     pub realm: Option<String>,
 }
 
+impl SipUser {
+    /// Why this user cannot be used, if it cannot: it needs a name and either a password or H(A1) values of the
+    /// right length (32 hex digits for MD5, 64 for SHA-256).
+    pub fn problem(&self) -> Option<String> {
+        let is_hex =
+            |h: &str, len: usize| h.len() == len && h.bytes().all(|b| b.is_ascii_hexdigit());
+        let has_ha1 = self.ha1.is_some() || self.ha1_sha256.is_some();
+        if self.name.is_empty() {
+            Some("a user needs a name".to_string())
+        } else if self.password.is_some() == has_ha1 {
+            Some(format!(
+                "user {:?} needs either password or ha1/ha1_sha256",
+                self.name
+            ))
+        } else if self.ha1.as_deref().is_some_and(|h| !is_hex(h, 32))
+            || self.ha1_sha256.as_deref().is_some_and(|h| !is_hex(h, 64))
+        {
+            Some(format!(
+                "user {:?}: ha1 is 32 hex digits, ha1_sha256 64",
+                self.name
+            ))
+        } else {
+            None
+        }
+    }
+}
+
 /// `[[sip.peer]]`: a peer pinged with OPTIONS.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -52,7 +79,12 @@ fn default_keepalive_failures() -> u32 {
 impl SipConfig {
     /// The endpoint's users, with H(A1) computed from passwords.
     pub fn digest_users(&self) -> Vec<crate::sip::digest::User> {
-        self.user
+        self.digest_users_of(&self.user)
+    }
+
+    /// `users` as the endpoint takes them (a realm left out is `[sip] realm`).
+    pub fn digest_users_of(&self, users: &[SipUser]) -> Vec<crate::sip::digest::User> {
+        users
             .iter()
             .map(|u| {
                 let realm = u.realm.clone().unwrap_or_else(|| self.realm.clone());

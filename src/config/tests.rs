@@ -219,6 +219,10 @@ fn files_and_dialplans() {
         Config::default().compile_dialplan().is_ok(),
         "embedded dialplan"
     );
+    // The users database is found beside the config file too.
+    std::fs::write(&config_path, "[sip]\nusers_db = \"users.sqlite\"\n").expect("write");
+    let config = Config::load(Some(&config_path)).expect("loads");
+    assert_eq!(config.sip.users_db, Some(dir.join("users.sqlite")));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -169,6 +169,24 @@ pub enum Input {
         /// The peer's address.
         peer: SocketAddr,
     },
+    /// The runtime could not deliver a SIP message: the TCP or TLS connection to `to` was refused, failed or
+    /// timed out, or the flow it had to use is gone. Recorded because the core acts on it: client transactions
+    /// toward `to` end with a transport error (RFC 3261 §17.1.4), and an INVITE tries the next RFC 3263 target
+    /// (§4.3) at once instead of after Timer B.
+    SipSendFailed {
+        /// Transport the message was to leave on.
+        transport: SipTransport,
+        /// Where it was going.
+        to: SocketAddr,
+        /// Why, as the operating system or the TLS layer said it.
+        reason: String,
+    },
+    /// The SIP users in force from now on (`[[sip.user]]` merged with `[sip] users_db`, read again on SIGHUP).
+    /// Recorded with the users themselves so replay needs no database.
+    SipUsersReload {
+        /// Every user, as in `[[sip.user]]`.
+        users: Vec<crate::config::SipUser>,
+    },
     /// A new dialplan to use for new calls (file change, `tandem dialplan reload`). The core compiles it and
     /// refuses it, keeping the old one, when it does not compile.
     DialplanReload {

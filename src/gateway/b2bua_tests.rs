@@ -506,3 +506,32 @@ fn finished_calls_leave_no_state_behind_once_their_transactions_end() {
     assert_eq!(load, crate::sip::endpoint::EndpointLoad::default());
     assert_eq!(legs, 0);
 }
+
+#[test]
+fn an_undeliverable_invite_takes_the_next_route_and_the_last_one_gives_the_caller_503() {
+    let mut bench = bench(&[]);
+    bench.sip(&caller_invite("t5"));
+    assert_eq!(bench.sent_to(TARGET).len(), 1, "first INVITE");
+    // The runtime could not deliver it (the core treats every transport alike): handled as a 503 from the
+    // target (RFC 3261 §8.1.3.1), which is in retry_statuses, so the next route gets the call at once.
+    bench.feed(Input::SipSendFailed {
+        transport: SipTransport::Udp,
+        to: TARGET.parse().expect("address"),
+        reason: "Connection refused (os error 111)".into(),
+    });
+    assert_eq!(bench.sent_to(SECOND).len(), 1, "{:?}", bench.logs());
+    bench.feed(Input::SipSendFailed {
+        transport: SipTransport::Udp,
+        to: SECOND.parse().expect("address"),
+        reason: "Connection refused (os error 111)".into(),
+    });
+    let finals: Vec<String> = bench
+        .sent_to("127.0.0.1:5099")
+        .into_iter()
+        .filter(|m| m.starts_with("SIP/2.0 ") && !m.starts_with("SIP/2.0 1"))
+        .collect();
+    assert_eq!(finals.len(), 1, "{finals:?}");
+    assert!(finals[0].starts_with("SIP/2.0 503"), "{}", finals[0]);
+    assert!(bench.call_released());
+    assert!(replay(&bench.log).expect("replays").first.is_none());
+}

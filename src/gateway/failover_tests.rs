@@ -1,6 +1,7 @@
 //! A trunk with two associations to one SG (two ASPs of a loadshare AS), on simulated time: ISUP is shared between
 //! them by SLS, losing one moves every circuit's messages to the other at once without clearing answered calls,
-//! and traffic returns to the preferred association when it is back.
+//! and traffic returns to the preferred association when it is back; a reset that could not leave while both were
+//! down goes out as soon as one is back.
 
 use std::net::SocketAddr;
 
@@ -298,4 +299,43 @@ fn standby_association_carries_traffic_only_while_the_preferred_one_is_down() {
         bench.received[before..].iter().all(|(l, _)| *l == 0),
         "traffic back on the preferred association"
     );
+}
+
+#[test]
+fn pending_resets_go_out_again_as_soon_as_an_association_is_back() {
+    let mut bench = TwoLinks::new([0, 0]);
+    bench.sip(&invite("+4930123456", "rsc"));
+    let cic = *bench.setups.last().expect("the INVITE became an IAM");
+    // Both associations go: the call in set-up is cleared and its circuit reset, but the RSC cannot leave.
+    bench.link_down(0);
+    bench.link_down(1);
+    assert!(bench.logs.iter().any(|l| l.contains("call cleared")));
+    let rsc_sent = |bench: &TwoLinks| {
+        bench
+            .received
+            .iter()
+            .filter(|(_, m)| m.message_type == IsupType::RSC && m.cic == cic)
+            .count()
+    };
+    assert_eq!(rsc_sent(&bench), 0);
+    // The exchange comes back as a new process that knows nothing of the call.
+    bench.exchange = CallControl::new(CallControlConfig::new(1, 31)).expect("call control");
+    bench.now += 1_000;
+
+    // The first association back carries the RSC at once, long before T16 (30 s) would repeat it; the RLC
+    // makes the circuit idle on both sides.
+    bench.link_up(0);
+    assert_eq!(rsc_sent(&bench), 1, "{:#?}", bench.logs);
+    assert!(
+        bench
+            .logs
+            .iter()
+            .any(|l| l.contains("RSC sent again on CIC")),
+        "{:#?}",
+        bench.logs
+    );
+    assert_eq!(bench.driver.gateway().busy_circuits(), [("pstn".into(), 0)]);
+    // The second association coming back sends nothing more.
+    bench.link_up(1);
+    assert_eq!(rsc_sent(&bench), 1);
 }

@@ -224,6 +224,26 @@ impl Gateway {
             Input::SipFlowClosed { transport, peer } => {
                 self.sip.flow_closed(sip_transport(*transport), *peer)
             }
+            Input::SipUsersReload { users } => {
+                let users = self.config.sip.digest_users_of(users);
+                self.log(
+                    LogLevel::Info,
+                    format!("SIP users reloaded: {} users", users.len()),
+                );
+                self.sip.set_users(users);
+            }
+            Input::SipSendFailed {
+                transport,
+                to,
+                reason,
+            } => {
+                self.log(
+                    LogLevel::Warn,
+                    format!("SIP {transport:?} message to {to} not delivered: {reason}"),
+                );
+                self.sip
+                    .transport_failed(sip_transport(*transport), *to, now_ms);
+            }
         }
         self.pump();
         let deadline = self.next_deadline();

@@ -1,7 +1,8 @@
 //! RFC 3263 through the whole core: an ISUP call routed to `sip:…@sip.test` resolves NAPTR → SRV → A/AAAA by
 //! outputs and recorded answers, goes to the first SRV target, fails over to the second on 503 and, when that
-//! one never answers (Timer B), releases the circuit; cached answers serve the next call without a query; the
-//! log replays exactly.
+//! one never answers (Timer B), releases the circuit; cached answers serve the next call without a query; a
+//! target the runtime cannot connect to (a recorded [`Input::SipSendFailed`]) fails over at once; the log
+//! replays exactly.
 
 use std::net::SocketAddr;
 
@@ -28,7 +29,7 @@ fn zone(name: &str, rtype: RecordType) -> DnsAnswer {
             service: "SIP+D2U".into(),
             replacement: "_sip._udp.sip.test.".into(),
         }],
-        ("_sip._udp.sip.test", RecordType::Srv) => vec![
+        ("_sip._udp.sip.test" | "_sip._tcp.sip.test", RecordType::Srv) => vec![
             DnsRecord::Srv {
                 priority: 20,
                 weight: 0,
@@ -204,5 +205,67 @@ fn a_call_released_during_its_lookups_sends_no_invite() {
     let mut answered = 0;
     bench.answer_sip_dns(&mut answered);
     assert!(bench.invite_destinations().is_empty(), "{:?}", bench.logs());
+    assert!(replay(&bench.log).expect("replays").first.is_none());
+}
+
+const TO_SIP_TEST_TCP: &str = r#"
+fn route(view) {
+    if view.source == "isup" { return #{ action: "sip", uri: "sip:" + view.called + "@sip.test;transport=tcp" }; }
+    #{ action: "trunk", trunk: "pstn" }
+}"#;
+
+/// The cause of the REL the exchange received, if any.
+fn rel_cause(bench: &Bench) -> Option<u8> {
+    let rel = bench
+        .isup_in
+        .iter()
+        .find(|m| m.message_type == IsupType::REL)?;
+    Some(rel.cause_indicators()?.ok()?.cause_value)
+}
+
+#[test]
+fn a_refused_connection_fails_over_at_once_then_releases_with_the_503_cause() {
+    let mut bench = Bench::with_setup(setup_with(TO_SIP_TEST_TCP, &[]));
+    let mut answered = 0;
+    bench.exchange_calls(&[4, 9, 3, 0, 1, 2, 3]);
+    bench.answer_sip_dns(&mut answered);
+    let first: SocketAddr = "192.0.2.1:5071".parse().unwrap();
+    let second: SocketAddr = "192.0.2.2:5072".parse().unwrap();
+    assert_eq!(bench.invite_destinations(), [first]);
+
+    // The runtime could not connect to the first target: the second gets the INVITE on the same instant, long
+    // before Timer B, and the exchange sees nothing yet (RFC 3261 §17.1.4, RFC 3263 §4.3).
+    bench.feed(Input::SipSendFailed {
+        transport: SipTransport::Tcp,
+        to: first,
+        reason: "Connection refused (os error 111)".into(),
+    });
+    assert_eq!(bench.invite_destinations(), [first, second]);
+    assert_eq!(rel_cause(&bench), None, "{:?}", bench.logs());
+    assert!(
+        bench
+            .logs()
+            .iter()
+            .any(|l| l.contains("not delivered") && l.contains("Connection refused")),
+        "{:?}",
+        bench.logs()
+    );
+
+    // A failure reported for another transport or address touches no transaction.
+    bench.feed(Input::SipSendFailed {
+        transport: SipTransport::Udp,
+        to: second,
+        reason: "elsewhere".into(),
+    });
+    assert_eq!(rel_cause(&bench), None);
+
+    // The last target fails too: no target and no other route are left, so the circuit is released with the
+    // cause the mapping gives a 503 (RFC 3261 §8.1.3.1), not the Timer B one.
+    bench.feed(Input::SipSendFailed {
+        transport: SipTransport::Tcp,
+        to: second,
+        reason: "Connection refused (os error 111)".into(),
+    });
+    assert_eq!(rel_cause(&bench), Some(41), "{:?}", bench.logs());
     assert!(replay(&bench.log).expect("replays").first.is_none());
 }

@@ -30,6 +30,8 @@ pub(crate) struct Link {
     pub(crate) destination: Destination,
     /// The peer notified AS-INACTIVE or AS-PENDING (RFC 4666 §4.3.4.5) since the ASP last changed state.
     pub(crate) as_down: bool,
+    /// Whether the link could send DATA when its ASP last changed state (to see it come up).
+    pub(crate) was_active: bool,
 }
 
 impl Link {
@@ -99,6 +101,7 @@ impl Trunk {
                 asp: Asp::new(link_asp_config(config, &link)),
                 destination: Destination::new(config.dpc),
                 as_down: false,
+                was_active: false,
                 config: link,
             })
             .collect();

@@ -256,6 +256,10 @@ impl Gateway {
             // RFC 3261 §8.1.3.1: a timeout is handled as a 408 response, retryable like one.
             return self.outgoing_failed(number, 408, &[]);
         }
+        if reason == TerminationReason::TransportError && !answered {
+            // RFC 3261 §8.1.3.1: a transport error is handled as a 503 response, retryable like one.
+            return self.outgoing_failed(number, 503, &[]);
+        }
         self.log(LogLevel::Warn, format!("called leg ended: {reason:?}"));
         self.clear_incoming(number, &format!("called leg ended: {reason:?}"));
     }

@@ -45,6 +45,7 @@ impl Gateway {
                     .destination
                     .set(DestinationState::Unknown, &format!("ASP {to:?}"));
                 self.record_destination_change(trunk, link, change);
+                self.resend_resets_if_path_back(trunk, link);
                 let ipsp = self.trunks[trunk].links[link].asp.config().ipsp.is_some();
                 if self.trunks[trunk].links[link].is_active() && ipsp {
                     // RFC 4666 §4.3.2: no SSNM between IPSPs, so no audit; the peer is the destination.
@@ -127,6 +128,18 @@ impl Gateway {
                 cleared.push(call.number);
             }
         }
+        // Circuits of cleared calls are in an unknown state at the far end: reset them (Q.764 §2.9.3.1); the RSC goes
+        // out once the link is back (`resend_resets_if_path_back`). Taken before the calls are cleared: clearing a
+        // call whose SIP side is done at once forgets its circuit.
+        let kept_cics: Vec<u16> = kept.iter().filter_map(|(_, cic)| *cic).collect();
+        let mut busy: Vec<u16> = self.trunks[trunk]
+            .cics
+            .keys()
+            .copied()
+            .filter(|cic| !kept_cics.contains(cic))
+            .collect();
+        // In CIC order: the map's order is not the same from run to replay.
+        busy.sort_unstable();
         for &(number, _) in &kept {
             self.current = Some(number);
             self.log(
@@ -145,19 +158,44 @@ impl Gateway {
                 .release_cause(ReleaseReason::SignallingDown);
             self.clear_sip_side(number, cause);
         }
-        // Circuits of cleared calls are in an unknown state at the far end: reset them (Q.764 §2.9.3.1); the RSC goes
-        // out, or is retried by T16/T17, once the link is back.
-        let kept_cics: Vec<u16> = kept.iter().filter_map(|(_, cic)| *cic).collect();
-        let busy: Vec<u16> = self.trunks[trunk]
-            .cics
-            .keys()
-            .copied()
-            .filter(|cic| !kept_cics.contains(cic))
-            .collect();
         let now = self.now;
         for cic in busy {
             let _ = self.trunks[trunk].isup.reset(Cic(cic), now);
             self.trunks[trunk].cics.remove(&cic);
+        }
+    }
+
+    /// After a link's ASP changed state: when the link has just become able to carry DATA and no other link of
+    /// the trunk could, the path to the exchange is back, and every RSC still awaiting its RLC goes out again now
+    /// (those sent while it was down were lost; T16/T17 would repeat them only much later, and a restarted
+    /// exchange would meanwhile take the circuit for idle).
+    fn resend_resets_if_path_back(&mut self, trunk: usize, link: usize) {
+        let Some(this) = self.trunks[trunk].links.get_mut(link) else {
+            return;
+        };
+        let active = this.is_active();
+        let came_up = active && !this.was_active;
+        this.was_active = active;
+        let others_active = self.trunks[trunk]
+            .links
+            .iter()
+            .enumerate()
+            .any(|(index, other)| index != link && other.is_active());
+        if !came_up || others_active {
+            return;
+        }
+        let now = self.now;
+        let cics = self.trunks[trunk].isup.resend_pending_resets(now);
+        if !cics.is_empty() {
+            let list: Vec<String> = cics.iter().map(|cic| cic.0.to_string()).collect();
+            let name = self.trunks[trunk].links[link].config.id.clone();
+            self.log(
+                LogLevel::Info,
+                format!(
+                    "trunk {name}: signalling path back; RSC sent again on CIC {} (Q.764 §2.9.3)",
+                    list.join(", ")
+                ),
+            );
         }
     }
 

@@ -119,6 +119,13 @@ impl Gateway {
                 ..
             } => self.sip_rejected(leg, status, &reason),
             SipEvent::LegTerminated { leg, reason } => {
+                // RFC 3261 §8.1.3.1: an INVITE that could not be delivered counts as a 503 from its target, so
+                // it tries the next target, then the dialplan's next route, else releases with 503's cause.
+                if reason == crate::sip::TerminationReason::TransportError
+                    && self.unanswered_call_of_leg(leg).is_some()
+                {
+                    return self.sip_rejected(leg, 503, "transport error");
+                }
                 // RFC 3263 §4.3: a target that never answered gives way to the next one.
                 if reason == crate::sip::TerminationReason::TransactionTimeout {
                     if let Some(number) = self.unanswered_call_of_leg(leg) {

@@ -15,6 +15,7 @@ mod sip_tls;
 mod sip_transport;
 mod sip_ws;
 mod udp_batch;
+mod users_db;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -363,10 +364,14 @@ impl LoopState {
                 sip_tls::connect_and_send(to, data, connector.clone(), feed, limits)
             }
             (SipTransport::Tls, None) => {
-                tracing::warn!(%to, "SIP TLS message dropped: no trusted roots ([sip.tls] ca)")
+                tracing::warn!(%to, "SIP TLS message dropped: no trusted roots ([sip.tls] ca)");
+                let reason = "no trusted roots for outgoing TLS ([sip.tls] ca)".to_string();
+                sip_transport::send_failed(&self.feed, transport, to, reason);
             }
             (SipTransport::Ws | SipTransport::Wss, _) => {
-                tracing::warn!(%to, ?transport, "SIP message dropped: the WebSocket connection is gone")
+                tracing::warn!(%to, ?transport, "SIP message dropped: the WebSocket connection is gone");
+                let reason = "the WebSocket connection is gone".to_string();
+                sip_transport::send_failed(&self.feed, transport, to, reason);
             }
             (SipTransport::Udp, _) => {}
         }

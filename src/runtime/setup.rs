@@ -1,5 +1,6 @@
-//! Building the [`Setup`] a run starts from: the resolved configuration, the dialplan source and the mapping
-//! profiles the trunks use, all as text, so the event log holds everything replay needs.
+//! Building the [`Setup`] a run starts from: the resolved configuration (with the users of `[sip] users_db`),
+//! the dialplan source and the mapping profiles the trunks use, all as text, so the event log holds everything
+//! replay needs.
 
 use std::collections::BTreeSet;
 
@@ -18,6 +19,9 @@ pub enum SetupError {
     /// The configuration did not serialise (a bug: every field is plain data).
     #[error("configuration cannot be recorded: {0}")]
     Serialise(#[from] toml::ser::Error),
+    /// The users database (`[sip] users_db`) could not be read.
+    #[error(transparent)]
+    UsersDb(#[from] super::users_db::UsersDbError),
     /// A trunk names a profile tandem does not ship.
     #[error("trunk {trunk}: unknown mapping profile {profile:?}")]
     UnknownProfile {
@@ -40,6 +44,9 @@ pub fn build_setup(config: &Config, seed: u64) -> Result<Setup, SetupError> {
     // The dialplan travels as text in the setup; a path would make replay depend on the file still being there.
     recorded.dialplan.path = None;
     recorded.dialplan.tables.clear();
+    // Likewise the users database: its users are recorded with the configuration's own.
+    recorded.sip.user = super::users_db::merged_users(config)?;
+    recorded.sip.users_db = None;
     let mut profiles = BTreeSet::new();
     for trunk in &config.trunks {
         profiles.insert((trunk.profile.clone(), trunk.name.clone()));

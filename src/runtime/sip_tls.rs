@@ -15,7 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
-use super::sip_transport::{accept_loop, serve, StreamLimits};
+use super::sip_transport::{accept_loop, send_failed, serve, StreamLimits};
 use super::Feed;
 use crate::config::CertificateFiles;
 use crate::events::SipTransport;
@@ -148,8 +148,14 @@ pub(crate) fn connect_and_send(
                 let _ = writer.send(data);
                 serve(tls, SipTransport::Tls, to, feed, limits, (writer, pending)).await;
             }
-            Ok(Err(error)) => tracing::warn!(%to, %error, "SIP TLS connect failed"),
-            Err(_) => tracing::warn!(%to, "SIP TLS connect timed out"),
+            Ok(Err(error)) => {
+                tracing::warn!(%to, %error, "SIP TLS connect failed");
+                send_failed(&feed, SipTransport::Tls, to, error.to_string());
+            }
+            Err(_) => {
+                tracing::warn!(%to, "SIP TLS connect timed out");
+                send_failed(&feed, SipTransport::Tls, to, "TLS connect timed out".into());
+            }
         }
     });
 }

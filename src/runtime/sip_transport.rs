@@ -129,9 +129,27 @@ pub(crate) fn connect_and_send(
                 )
                 .await;
             }
-            Err(error) => tracing::warn!(%to, %error, "SIP TCP connect failed"),
+            Err(error) => {
+                tracing::warn!(%to, %error, "SIP TCP connect failed");
+                send_failed(&feed, SipTransport::Tcp, to, error.to_string());
+            }
         }
     });
+}
+
+/// Tells the core (as a recorded input) that a message to `to` could not be delivered, so the transaction that
+/// sent it fails over now rather than at its timeout (RFC 3261 §17.1.4).
+pub(crate) fn send_failed(
+    feed: &mpsc::UnboundedSender<Feed>,
+    transport: SipTransport,
+    to: SocketAddr,
+    reason: String,
+) {
+    let _ = feed.send(Feed::Input(Input::SipSendFailed {
+        transport,
+        to,
+        reason,
+    }));
 }
 
 /// The writer the core sends through, and the queue the connection's write task drains.

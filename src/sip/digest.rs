@@ -231,6 +231,11 @@ impl Authenticator {
         }
     }
 
+    /// Replaces the users (a reload); nonces already issued stay valid for the users still there.
+    pub fn set_users(&mut self, users: Vec<User>) {
+        self.users = users.into_iter().map(|u| (u.name.clone(), u)).collect();
+    }
+
     /// Offers `algorithms` in this order instead of SHA-256 then MD5 (an empty list keeps the default).
     pub fn with_algorithms(mut self, algorithms: &[Algorithm]) -> Self {
         if !algorithms.is_empty() {

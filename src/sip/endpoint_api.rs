@@ -120,6 +120,9 @@ pub struct OutgoingInvite {
 pub enum TerminationReason {
     /// Timer B (INVITE) or the CANCEL guard expired with no final response.
     TransactionTimeout,
+    /// The INVITE could not be delivered: the connection to the target was refused or failed (RFC 3261
+    /// §17.1.4), which RFC 3261 §8.1.3.1 treats like a 503 from it.
+    TransportError,
     /// Our 2xx was never acknowledged within 64·T1 (RFC 3261 §13.3.1.4); a BYE was sent.
     AckTimeout,
     /// Our BYE was answered (any final status) or timed out (Timer F).

@@ -192,6 +192,12 @@ impl Endpoint {
         }
     }
 
+    /// Replaces the users of the registrar and of digest authentication (`[sip] users_db` reloaded). Bindings of
+    /// users that are gone stay until they expire; their next REGISTER is refused.
+    pub fn set_users(&mut self, users: Vec<super::digest::User>) {
+        self.auth.set_users(users);
+    }
+
     /// A connection-oriented flow (TCP, TLS, WS, WSS) closed: bindings reachable only on it become
     /// unreachable (RFC 5626 §5.3), so calls to their users try the next binding or route.
     pub fn flow_closed(&mut self, transport: TransportKind, peer: SocketAddr) {

@@ -1,6 +1,8 @@
 //! Client side of the endpoint: outgoing INVITE (RFC 3261 §13.2), ACK for 2xx with the route
-//! set (§13.2.2.4, §12.1.2), CANCEL (§9.1), BYE (§15.1.1), and the handling of transaction
-//! events for every leg.
+//! set (§13.2.2.4, §12.1.2), CANCEL (§9.1), BYE (§15.1.1), transport errors reported by the
+//! runtime (§17.1.4), and the handling of transaction events for every leg.
+
+use std::net::SocketAddr;
 
 use super::body;
 use super::dialog::{Dialog, DialogId};
@@ -343,6 +345,28 @@ impl Endpoint {
         }
     }
 
+    /// The runtime could not deliver a message over `transport` to `to` (a refused or failed connection): every
+    /// client transaction waiting on that destination ends with a transport error (RFC 3261 §17.1.4), so an
+    /// INVITE fails over at once instead of after Timer B.
+    pub fn transport_failed(&mut self, transport: TransportKind, to: SocketAddr, now_ms: u64) {
+        let failed: Vec<u64> = self
+            .txs
+            .iter()
+            .filter(|(_, e)| !e.is_server && e.transport == transport && e.destination == to)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in failed {
+            let out = self
+                .txs
+                .get_mut(&id)
+                .map(|e| e.tx.on_transport_error(now_ms, &mut self.transitions));
+            if let Some(out) = out {
+                self.dispatch(id, out, now_ms);
+            }
+        }
+        self.refile_legs();
+    }
+
     pub(super) fn handle_tx_event(
         &mut self,
         leg: Option<LegId>,
@@ -366,6 +390,15 @@ impl Endpoint {
             None => return,
         };
         match (purpose, event, role) {
+            (Purpose::Invite, TxEvent::TransportError, Role::Uac) => self.terminate_leg(
+                leg,
+                TerminationReason::TransportError,
+                "INVITE could not be delivered",
+            ),
+            // Another request that cannot be delivered ends as if it had timed out (RFC 3261 §8.1.3.1).
+            (purpose, TxEvent::TransportError, _) => {
+                self.handle_tx_event(Some(leg), purpose, TxEvent::Timeout, now_ms)
+            }
             (Purpose::Invite, TxEvent::Response(r), Role::Uac) => {
                 self.invite_response(leg, r, now_ms)
             }

@@ -63,6 +63,8 @@ pub(crate) enum TxEvent {
     Ack,
     /// Timer B/F/H fired.
     Timeout,
+    /// The transport could not deliver the request (RFC 3261 §17.1.4): a refused or failed connection.
+    TransportError,
 }
 
 enum Machine {
@@ -308,6 +310,22 @@ impl Transaction {
         Some(self.apply(outputs, now_ms))
     }
 
+    /// The runtime could not deliver this (client) transaction's request (RFC 3261 §17.1.4): the transaction
+    /// ends at once and tells its user; a server transaction is unaffected (its peer retransmits).
+    pub(crate) fn on_transport_error(
+        &mut self,
+        now_ms: u64,
+        transitions: &mut VecDeque<Transition>,
+    ) -> TxOutput {
+        let before = self.current();
+        let outputs = match &mut self.machine {
+            Machine::Client(m) => m.on_transport_error(),
+            Machine::Server(_) => Vec::new(),
+        };
+        self.record(transitions, Some(before), || "transport error".into());
+        self.apply(outputs, now_ms)
+    }
+
     fn apply(&mut self, outputs: Vec<Output>, now_ms: u64) -> TxOutput {
         let mut out = TxOutput::default();
         for output in outputs {
@@ -325,9 +343,8 @@ impl Transaction {
                         out.events.push(TxEvent::Response(Response { inner: *r }))
                     }
                     sipx::TuEvent::Ack(_) => out.events.push(TxEvent::Ack),
-                    sipx::TuEvent::Timeout | sipx::TuEvent::TransportError => {
-                        out.events.push(TxEvent::Timeout)
-                    }
+                    sipx::TuEvent::Timeout => out.events.push(TxEvent::Timeout),
+                    sipx::TuEvent::TransportError => out.events.push(TxEvent::TransportError),
                     // The server machine hands the creating request up; the endpoint already
                     // has it, so it is dropped here.
                     _ => {}

@@ -1,6 +1,7 @@
 //! Registrar, digest authentication and OPTIONS keep-alive against real SIPp peers: a user registers with
 //! digest (SIPp `[authentication]`), then the exchange calls its number and tandem routes the IAM to the
-//! binding; a peer answering OPTIONS goes down when SIPp stops, and the route to it is skipped.
+//! binding; a user known only from the SQLite users database registers, and one added to it while tandem runs
+//! registers after SIGHUP; a peer answering OPTIONS goes down when SIPp stops, and the route to it is skipped.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -120,6 +121,74 @@ password = "s3cret"
         "user 1001 is registered at sip:1001@127.0.0.1",
     );
     assert_call_to_user_refused(&mut rig, "1002");
+    rig.stop_and_replay();
+}
+
+/// Runs SIPp's REGISTER with digest as `user`/`password` and says whether it got its 200.
+fn sipp_register(rig: &Rig, user: &str, password: &str) -> Option<bool> {
+    let dir = rig.dir.path().to_path_buf();
+    let target = rig.sip.to_string();
+    let mut register = sipp(
+        "uac_register.xml",
+        free_port(false),
+        1,
+        Some(&target),
+        &["-s", user, "-au", user, "-ap", password],
+        &dir,
+    )
+    .spawn()
+    .expect("start sipp (is sip-tester installed?)");
+    wait_child(&mut register, Duration::from_secs(30))
+}
+
+#[test]
+fn users_from_the_sqlite_database_register_and_a_reload_adds_new_ones() {
+    let db_dir = tempfile::tempdir().expect("temp dir");
+    let db = db_dir.path().join("users.sqlite");
+    let connection = rusqlite::Connection::open(&db).unwrap();
+    connection
+        .execute_batch(
+            "CREATE TABLE users (name TEXT PRIMARY KEY, password TEXT, ha1 TEXT, ha1_sha256 TEXT, realm TEXT);
+             INSERT INTO users (name, password) VALUES ('2002', 'from-db');",
+        )
+        .unwrap();
+    let mut rig = Rig::start(RigOptions {
+        // SIPp 3.6 computes MD5 only (see above).
+        sip_extra: format!(
+            r#"digest_algorithms = ["MD5", "SHA-256"]
+users_db = {db:?}
+[[sip.user]]
+name = "1001"
+password = "s3cret"
+"#
+        ),
+        ..RigOptions::default()
+    });
+    assert_eq!(
+        sipp_register(&rig, "2002", "from-db"),
+        Some(true),
+        "the database's user could not register\n{}",
+        rig.logs()
+    );
+    // A user added while tandem runs is unknown until SIGHUP (recorded as a users reload).
+    connection
+        .execute_batch("INSERT INTO users (name, password) VALUES ('2003', 'added');")
+        .unwrap();
+    assert_ne!(
+        sipp_register(&rig, "2003", "added"),
+        Some(true),
+        "a user added to the database registered before the reload"
+    );
+    let pid = rig.tandem_pid().expect("tandem runs").to_string();
+    let status = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    assert!(status.success());
+    rig.wait_for_tandem_log(Duration::from_secs(10), "SIP users reloaded: 3 users");
+    assert_eq!(
+        sipp_register(&rig, "2003", "added"),
+        Some(true),
+        "the user added to the database could not register after the reload\n{}",
+        rig.logs()
+    );
     rig.stop_and_replay();
 }
 

@@ -154,6 +154,35 @@ impl CallControl {
         Ok(())
     }
 
+    /// The signalling path to the peer is back (an association or ASP came up after none was active): sends
+    /// RSC again at once on every circuit still awaiting reset acknowledgement, instead of at the next T16 or
+    /// T17 expiry (Q.764 §2.9.3.1 repeats RSC on those timers; an RSC sent while the path was down was lost, and
+    /// a restarted peer would otherwise see the circuit as idle while we hold it resetting). The running
+    /// repeat timer (T16, or T17 once T16 has given way to it) starts again from now; T17 keeps running while
+    /// T16 does, so maintenance is still alerted at the same time. Returns the circuits reset again.
+    pub fn resend_pending_resets(&mut self, now_ms: u64) -> Vec<Cic> {
+        let pending: Vec<Cic> = (0..self.circuits.len())
+            .filter(|&index| {
+                self.circuits
+                    .get(index)
+                    .is_some_and(|circuit| circuit.state == CallState::AwaitingResetAcknowledgement)
+            })
+            .filter_map(|index| {
+                let offset = u16::try_from(index).ok()?;
+                Some(Cic(self.config.cic_first.checked_add(offset)?))
+            })
+            .collect();
+        for &cic in &pending {
+            self.send(IsupMessage::rsc(cic));
+            if self.is_timer_running(cic, Timer::T16) {
+                self.start_timer(cic, Timer::T16, now_ms);
+            } else {
+                self.start_timer(cic, Timer::T17, now_ms);
+            }
+        }
+        pending
+    }
+
     // ---- outputs --------------------------------------------------------------------
 
     /// The next message to send to the peer.

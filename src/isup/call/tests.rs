@@ -324,6 +324,35 @@ fn t1_repeats_release_and_t5_resets_the_circuit() {
 }
 
 #[test]
+fn pending_resets_are_sent_again_when_the_path_is_back() {
+    let mut control = control();
+    let (resetting, idle) = (Cic(2), Cic(3));
+    control.reset(resetting, 0).unwrap();
+    transmitted(&mut control);
+    assert!(control.is_timer_running(resetting, Timer::T16));
+    let t16 = crate::isup::timer::IsupTimers::default().t16_ms;
+
+    // Well before T16: only the circuit awaiting RLC gets its RSC again.
+    let back = 5_000;
+    assert_eq!(control.resend_pending_resets(back), [resetting]);
+    let sent = transmitted(&mut control);
+    assert_eq!(types(&sent), [MessageType::RSC]);
+    assert_eq!(sent[0].cic, resetting);
+    assert_eq!(control.state(idle), Some(&CallState::Idle));
+    // T16 runs from the resend, so the next automatic RSC is not right behind this one.
+    assert_eq!(control.poll_timeout(), Some(back + t16));
+    control.handle_timeout(t16);
+    assert!(transmitted(&mut control).is_empty());
+    control.handle_timeout(back + t16);
+    assert_eq!(types(&transmitted(&mut control)), [MessageType::RSC]);
+
+    receive(&mut control, IsupMessage::rlc(resetting), back + t16 + 100);
+    assert_eq!(control.state(resetting), Some(&CallState::Idle));
+    assert!(control.resend_pending_resets(back + t16 + 200).is_empty());
+    assert!(transmitted(&mut control).is_empty());
+}
+
+#[test]
 fn reset_received_clears_call_and_answers_rlc() {
     let mut control = control();
     let cic = control.setup(sample_iam(), 0).unwrap();

@@ -464,6 +464,38 @@ fn register_is_challenged_then_bound_on_the_core_clock() {
 }
 
 #[test]
+fn reloaded_users_replace_the_old_ones() {
+    let mut ep = auth_endpoint();
+    let from = addr("192.0.2.50:5090");
+    ep.set_users(vec![User::with_password("1001", "tandem", "new")]);
+    ep.handle_datagram(
+        TransportKind::Udp,
+        from,
+        &register_msg("z9hG4bKu1", 1, None),
+        1_000,
+    );
+    let sent = transmits(&mut ep);
+    let nonce = nonce_of(&response_of(&sent[0]).header("WWW-Authenticate").unwrap());
+    // The password before the reload no longer works; the one after it does.
+    let old = authorization(Algorithm::Sha256, "1001", "pw", &nonce, "REGISTER", 1);
+    ep.handle_datagram(
+        TransportKind::Udp,
+        from,
+        &register_msg("z9hG4bKu2", 2, Some(&old)),
+        2_000,
+    );
+    assert_eq!(status_of(&transmits(&mut ep)[0]), 401);
+    let new = authorization(Algorithm::Sha256, "1001", "new", &nonce, "REGISTER", 2);
+    ep.handle_datagram(
+        TransportKind::Udp,
+        from,
+        &register_msg("z9hG4bKu3", 3, Some(&new)),
+        3_000,
+    );
+    assert_eq!(status_of(&transmits(&mut ep)[0]), 200);
+}
+
+#[test]
 fn register_without_users_is_not_allowed() {
     let mut ep = endpoint();
     ep.handle_datagram(

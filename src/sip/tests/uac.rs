@@ -99,6 +99,31 @@ fn uac_invite_ringing_answer_ack_and_bye() {
 }
 
 #[test]
+fn uac_transport_error_ends_the_invite_at_once() {
+    let mut ep = endpoint();
+    let leg = ep.invite(outgoing(TransportKind::Tcp), 0).unwrap();
+    let sent = transmits(&mut ep);
+    let target = sent[0].to;
+    // A failure toward another address or over another transport concerns another transaction.
+    ep.transport_failed(TransportKind::Tcp, addr("192.0.2.99:5060"), 10);
+    ep.transport_failed(TransportKind::Udp, target, 10);
+    assert!(events(&mut ep).is_empty());
+    assert_eq!(ep.leg_count(), 1);
+    // RFC 3261 §17.1.4: the client transaction ends with a transport error, long before Timer B.
+    ep.transport_failed(TransportKind::Tcp, target, 20);
+    assert_eq!(
+        events(&mut ep),
+        vec![SipEvent::LegTerminated {
+            leg,
+            reason: TerminationReason::TransportError
+        }]
+    );
+    assert_eq!(ep.leg_count(), 0);
+    assert!(transmits(&mut ep).is_empty());
+    assert_eq!(ep.poll_timeout(), None, "no timer left behind");
+}
+
+#[test]
 fn uac_timer_b_times_out() {
     let mut ep = endpoint();
     let leg = ep.invite(outgoing(TransportKind::Udp), 0).unwrap();
