@@ -25,6 +25,7 @@ mod endpoint_uac;
 mod endpoint_uas;
 pub mod framing;
 mod limits;
+mod lingering;
 pub mod message;
 pub mod peers;
 pub mod registrar;

@@ -15,7 +15,8 @@ use sipx_sip as sipx;
 /// RFC 3261 timer constants (T1, T2, T4).
 pub(crate) type TxTimers = Timers;
 
-use super::message::{Request, Response};
+use super::lingering::Lingering;
+use super::message::{Method, Request, Response};
 use super::{Transition, TransportKind};
 
 /// Matching key of a transaction (RFC 3261 §17.1.3, §17.2.3), opaque outside this module.
@@ -68,8 +69,12 @@ pub(crate) enum TxEvent {
 }
 
 enum Machine {
-    Server(ServerTransaction),
-    Client(ClientTransaction),
+    /// Boxed, like the client: the machines are several hundred bytes each, [`Machine::Lingering`] a few dozen.
+    Server(Box<ServerTransaction>),
+    Client(Box<ClientTransaction>),
+    /// After the final response: absorbing retransmissions until the last timer, without the machine's copies
+    /// of the messages.
+    Lingering(Lingering),
 }
 
 /// One transaction with its deadlines on the injected clock.
@@ -109,7 +114,7 @@ fn reliability(transport: TransportKind) -> Reliability {
 /// The state of either machine, compared without formatting it: most inputs (retransmissions, timers that re-arm)
 /// change nothing, and naming the state as text on every one of them was measurable under load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
+pub(crate) enum State {
     Server(sipx::transaction::ServerState),
     Client(sipx::transaction::ClientState),
 }
@@ -123,10 +128,16 @@ impl State {
     }
 }
 
-fn machine_name(machine: &Machine) -> &'static str {
-    match machine {
-        Machine::Server(_) => "sip.server_transaction",
-        Machine::Client(_) => "sip.client_transaction",
+/// What an input did: outputs of the full machine still to apply, or a lingering transaction's finished result.
+enum Step {
+    Machine(Vec<Output>),
+    Done(TxOutput),
+}
+
+fn machine_name(state: State) -> &'static str {
+    match state {
+        State::Server(_) => "sip.server_transaction",
+        State::Client(_) => "sip.client_transaction",
     }
 }
 
@@ -146,7 +157,7 @@ impl Transaction {
         let mut tx = Self {
             id,
             key,
-            machine: Machine::Server(machine),
+            machine: Machine::Server(Box::new(machine)),
             deadlines: Vec::new(),
         };
         tx.record(transitions, None, || "request received".into());
@@ -169,7 +180,7 @@ impl Transaction {
         let mut tx = Self {
             id,
             key,
-            machine: Machine::Client(machine),
+            machine: Machine::Client(Box::new(machine)),
             deadlines: Vec::new(),
         };
         tx.record(transitions, None, || "request sent".into());
@@ -186,25 +197,32 @@ impl Transaction {
         match &self.machine {
             Machine::Server(m) => State::Server(m.state()),
             Machine::Client(m) => State::Client(m.state()),
+            Machine::Lingering(l) => l.state(),
         }
     }
 
     /// Whether this is a server transaction that has sent a final response.
     pub(crate) fn server_final_sent(&self) -> bool {
-        match &self.machine {
-            Machine::Server(m) => !matches!(
-                m.state(),
+        match self.current() {
+            State::Server(state) => !matches!(
+                state,
                 sipx::transaction::ServerState::Trying | sipx::transaction::ServerState::Proceeding
             ),
-            Machine::Client(_) => false,
+            State::Client(_) => false,
         }
+    }
+
+    /// Whether the machine has been swapped for its absorbing form.
+    #[cfg(test)]
+    pub(crate) fn is_lingering(&self) -> bool {
+        matches!(self.machine, Machine::Lingering(_))
     }
 
     /// Whether the transaction is over.
     pub(crate) fn is_terminated(&self) -> bool {
-        match &self.machine {
-            Machine::Server(m) => m.state().is_terminated(),
-            Machine::Client(m) => m.state().is_terminated(),
+        match self.current() {
+            State::Server(state) => state.is_terminated(),
+            State::Client(state) => state.is_terminated(),
         }
     }
 
@@ -218,7 +236,7 @@ impl Transaction {
         let now = self.current();
         if before != Some(now) {
             transitions.push_back(Transition {
-                machine: machine_name(&self.machine),
+                machine: machine_name(now),
                 id: self.id.clone(),
                 from: before.map_or_else(|| "None".to_string(), State::name),
                 to: now.name(),
@@ -235,14 +253,16 @@ impl Transaction {
         transitions: &mut VecDeque<Transition>,
     ) -> TxOutput {
         let before = self.current();
-        let outputs = match &mut self.machine {
-            Machine::Server(m) => m.on_request(&request.inner),
-            Machine::Client(_) => Vec::new(),
+        let out = match &mut self.machine {
+            Machine::Server(m) => Step::Machine(m.on_request(&request.inner)),
+            Machine::Client(_) => Step::Done(TxOutput::default()),
+            Machine::Lingering(l) => Step::Done(l.on_request(request.method() == Method::Ack)),
         };
+        let out = self.finish(out, now_ms);
         self.record(transitions, Some(before), || {
             format!("{} received", request.method().as_str())
         });
-        self.apply(outputs, now_ms)
+        out
     }
 
     /// The TU sends a response through this (server) transaction.
@@ -253,14 +273,16 @@ impl Transaction {
         transitions: &mut VecDeque<Transition>,
     ) -> TxOutput {
         let before = self.current();
-        let outputs = match &mut self.machine {
-            Machine::Server(m) => m.on_tu_response(response.inner.clone()),
-            Machine::Client(_) => Vec::new(),
+        let out = match &mut self.machine {
+            Machine::Server(m) => Step::Machine(m.on_tu_response(response.inner.clone())),
+            Machine::Client(_) => Step::Done(TxOutput::default()),
+            Machine::Lingering(l) => Step::Done(l.on_tu_response(response)),
         };
+        let out = self.finish(out, now_ms);
         self.record(transitions, Some(before), || {
             format!("{} sent", response.status())
         });
-        self.apply(outputs, now_ms)
+        out
     }
 
     /// A response matched this (client) transaction.
@@ -272,12 +294,14 @@ impl Transaction {
     ) -> TxOutput {
         let before = self.current();
         let status = response.status();
-        let outputs = match &mut self.machine {
-            Machine::Client(m) => m.on_response(response.inner),
-            Machine::Server(_) => Vec::new(),
+        let out = match &mut self.machine {
+            Machine::Client(m) => Step::Machine(m.on_response(response.inner)),
+            Machine::Server(_) => Step::Done(TxOutput::default()),
+            Machine::Lingering(l) => Step::Done(l.on_response(response)),
         };
+        let out = self.finish(out, now_ms);
         self.record(transitions, Some(before), || format!("{status} received"));
-        self.apply(outputs, now_ms)
+        out
     }
 
     /// Earliest deadline of this transaction.
@@ -300,14 +324,16 @@ impl Transaction {
             .map(|(i, (t, _))| (i, *t))?;
         self.deadlines.remove(index);
         let before = self.current();
-        let outputs = match &mut self.machine {
-            Machine::Server(m) => m.on_timer(timer),
-            Machine::Client(m) => m.on_timer(timer),
+        let out = match &mut self.machine {
+            Machine::Server(m) => Step::Machine(m.on_timer(timer)),
+            Machine::Client(m) => Step::Machine(m.on_timer(timer)),
+            Machine::Lingering(l) => Step::Done(l.on_timer(timer)),
         };
+        let out = self.finish(out, now_ms);
         self.record(transitions, Some(before), || {
             format!("timer {timer:?} fired")
         });
-        Some(self.apply(outputs, now_ms))
+        Some(out)
     }
 
     /// The runtime could not deliver this (client) transaction's request (RFC 3261 §17.1.4): the transaction
@@ -318,12 +344,14 @@ impl Transaction {
         transitions: &mut VecDeque<Transition>,
     ) -> TxOutput {
         let before = self.current();
-        let outputs = match &mut self.machine {
-            Machine::Client(m) => m.on_transport_error(),
-            Machine::Server(_) => Vec::new(),
+        let out = match &mut self.machine {
+            Machine::Client(m) => Step::Machine(m.on_transport_error()),
+            Machine::Server(_) => Step::Done(TxOutput::default()),
+            Machine::Lingering(l) => Step::Done(l.on_transport_error()),
         };
+        let out = self.finish(out, now_ms);
         self.record(transitions, Some(before), || "transport error".into());
-        self.apply(outputs, now_ms)
+        out
     }
 
     fn apply(&mut self, outputs: Vec<Output>, now_ms: u64) -> TxOutput {
@@ -359,7 +387,41 @@ impl Transaction {
         if self.is_terminated() {
             out.terminated = true;
             self.deadlines.clear();
+        } else {
+            self.linger(out.send.last());
         }
         out
+    }
+
+    /// Applies what an input made of the machine: the full machine's outputs, or a lingering one's result
+    /// (which has nothing left to time once it has ended).
+    fn finish(&mut self, step: Step, now_ms: u64) -> TxOutput {
+        match step {
+            Step::Machine(outputs) => self.apply(outputs, now_ms),
+            Step::Done(out) => {
+                if out.terminated {
+                    self.deadlines.clear();
+                }
+                out
+            }
+        }
+    }
+
+    /// Swaps the machine for its [`Lingering`] form once it is in an absorbing state; `sent` is the last
+    /// message of the input that got it there (a non-INVITE server's final response).
+    fn linger(&mut self, sent: Option<&Vec<u8>>) {
+        let lingering = match &self.machine {
+            Machine::Server(m) => {
+                let invite = m.request().method == sipx::Method::Invite;
+                Lingering::server(m.state(), invite, sent)
+            }
+            Machine::Client(m) => {
+                Lingering::client(m.state(), m.request().method == sipx::Method::Invite)
+            }
+            Machine::Lingering(_) => None,
+        };
+        if let Some(lingering) = lingering {
+            self.machine = Machine::Lingering(lingering);
+        }
     }
 }
