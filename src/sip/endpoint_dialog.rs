@@ -43,6 +43,9 @@ impl Endpoint {
             self.reject_in_tx(transport, response_to, request, 500, &extra, now_ms);
             return;
         }
+        if self.hold_for_relay(leg, transport, response_to, request, now_ms) {
+            return;
+        }
         let Some(answer) = self.modified_sdp(leg, request) else {
             self.reject_in_tx(transport, response_to, request, 488, &[], now_ms);
             return;
@@ -81,6 +84,9 @@ impl Endpoint {
         request: &Request,
         now_ms: u64,
     ) {
+        if self.hold_for_relay(leg, transport, response_to, request, now_ms) {
+            return;
+        }
         let is_update = request.method().as_str() == "UPDATE";
         let offer = is_update && !request.body().is_empty();
         let refresh = if is_update {
@@ -119,7 +125,7 @@ impl Endpoint {
 
     /// A re-INVITE or UPDATE about to be answered 2xx refreshes a running session timer (RFC 4028 §10),
     /// with the interval it asks for when that is acceptable; returns the headers for the 2xx.
-    fn refresh_session(
+    pub(super) fn refresh_session(
         &mut self,
         leg: LegId,
         request: &Request,
@@ -138,7 +144,10 @@ impl Endpoint {
         session_timer::response_headers(interval)
     }
 
-    fn dialog_response_headers(&self, transport: TransportKind) -> Vec<(String, String)> {
+    pub(super) fn dialog_response_headers(
+        &self,
+        transport: TransportKind,
+    ) -> Vec<(String, String)> {
         vec![
             ("Contact".to_string(), self.contact(transport)),
             ("Allow".to_string(), ALLOW.to_string()),

@@ -364,6 +364,7 @@ impl Endpoint {
                 session_deadline: None,
                 reliable,
                 uac: Default::default(),
+                relay: Default::default(),
             },
         );
         self.transitions.push_back(Transition {
