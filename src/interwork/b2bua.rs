@@ -8,8 +8,16 @@
 //! Provisional responses (with their SDP) and the 2xx are relayed to the caller; a failure takes the next
 //! route when its status is retryable (`[dialplan] retry_statuses`), as a REL's cause does for trunk routes,
 //! else its status is relayed. BYE, CANCEL and leg failures on either side end the other. Session
-//! modifications (re-INVITE, UPDATE) are answered by the endpoint on each leg, as for ISUP calls
-//! (`sip/endpoint_dialog.rs`), so the legs' dialogs never wait on each other.
+//! modifications (re-INVITE and UPDATE with an offer) and INFO are relayed to the other leg as new requests of
+//! its dialog and their final answers come back (`b2bua_dialog.rs`, `sip/endpoint_relay.rs`): hold and resume
+//! reach the other party. Offerless re-INVITEs and bodiless UPDATEs (a refresh of one leg's session timer)
+//! stay answered on their leg (`sip/endpoint_dialog.rs`), as everything in the dialogs of ISUP calls.
+//!
+//! Max-Forwards: the outgoing INVITE (and every relayed request) carries the incoming value less one, never
+//! more than the 70 tandem's own requests start with (RFC 3261 §16.6 step 3 for proxies, which RFC 7332 §3 asks
+//! B2BUAs to follow so that a loop through tandem still ends). An INVITE arriving with 0 is answered 483 by
+//! the endpoint; one arriving with 1 leaves with 0 and the next hop decides (a proxy answers 483, which is
+//! relayed back like any final status).
 
 use super::call::CallState;
 use super::sip_side::IncomingInvite;

@@ -1,5 +1,6 @@
 //! Requests inside a confirmed dialog that modify or accompany the session without involving the other
 //! side of the B2BUA: re-INVITE (RFC 3261 §14.2), UPDATE (RFC 3311) and INFO (RFC 6086, legacy usage).
+//! On the legs of a SIP→SIP call, offers and INFOs go to the other leg instead (`endpoint_relay.rs`).
 //!
 //! tandem owns the media toward the SIP peer (the circuit side has no SDP), so a session modification is
 //! answered locally: the answer is our current description with the direction the offer calls for (RFC 3264

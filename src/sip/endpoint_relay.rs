@@ -158,6 +158,18 @@ impl Endpoint {
         true
     }
 
+    /// The leg is ending: a request still held on it gets 487 (RFC 3261 §15.1.2 has a UAS answer pending
+    /// requests so when BYE ends the dialog), so its transaction does not wait forever.
+    pub(super) fn drop_held(&mut self, leg: LegId, now_ms: u64) {
+        if self
+            .legs
+            .get(&leg)
+            .is_some_and(|l| l.relay.incoming.is_some())
+        {
+            let _ = self.answer_held(leg, 487, None, &[], now_ms);
+        }
+    }
+
     /// Answers the request held on `leg` (see [`SipEvent::ModificationRequested`]) with the other leg's final
     /// status and body. A 2xx to a re-INVITE is retransmitted until its ACK; a 2xx refreshes the leg's
     /// session timer (RFC 4028 §10).

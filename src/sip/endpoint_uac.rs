@@ -249,6 +249,7 @@ impl Endpoint {
     }
 
     pub(super) fn send_bye(&mut self, leg: LegId, now_ms: u64) {
+        self.drop_held(leg, now_ms);
         let via = match self.legs.get(&leg) {
             Some(l) => self.new_via(l.transport),
             None => return,

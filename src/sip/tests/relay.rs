@@ -374,3 +374,33 @@ fn the_outgoing_max_forwards_is_the_given_one_never_above_the_configured() {
         assert_eq!(sent.max_forwards(), Some(expected), "given {given:?}");
     }
 }
+
+#[test]
+fn a_bye_answers_a_held_reinvite_487() {
+    let mut ep = endpoint();
+    let (leg, tag) = confirmed_call(&mut ep);
+    ep.relay_in_dialog(leg).unwrap();
+    ep.handle_datagram(
+        TransportKind::Udp,
+        addr(PEER),
+        &with_sdp("INVITE", "z9hG4bKre2", 2, &tag, "sendonly"),
+        100,
+    );
+    transmits(&mut ep);
+    events(&mut ep);
+    ep.handle_datagram(
+        TransportKind::Udp,
+        addr(PEER),
+        &in_dialog("BYE", "z9hG4bKbye3", 3, &tag),
+        200,
+    );
+    let answers: Vec<(u16, String)> = transmits(&mut ep)
+        .iter()
+        .map(|t| {
+            let r = response_of(t);
+            (r.status(), r.cseq().unwrap().1.as_str().to_string())
+        })
+        .collect();
+    assert!(answers.contains(&(200, "BYE".into())), "{answers:?}");
+    assert!(answers.contains(&(487, "INVITE".into())), "{answers:?}");
+}
