@@ -119,7 +119,7 @@ fn an_unrefreshed_outgoing_session_ends_both_legs() {
 }
 
 #[test]
-fn a_hold_and_resume_of_the_caller_reach_the_callee_and_its_answers_come_back() {
+fn a_hold_resume_and_info_of_the_caller_reach_the_callee_and_its_answers_come_back() {
     // uac_b2bua_hold.xml checks the callee's own answers (o=callee-hold, o=callee-resume) arrive;
     // uas_b2bua_hold.xml checks the re-INVITEs arrive in its dialog with the caller's SDP direction.
     sip_to_sip("uas_b2bua_hold.xml", "uac_b2bua_hold.xml", 3, &[], "");
