@@ -296,8 +296,9 @@ impl Endpoint {
             offer.as_ref().map(|(t, b)| (t.as_str(), b.as_slice())),
         );
         let (transport, destination) = (l.transport, dialog.destination);
-        l.relay.outgoing = Some(cseq);
         if let Ok(refresh) = refresh {
+            // Until its answer, an offer from the peer on this leg is glare (491).
+            l.relay.outgoing = Some(cseq);
             self.start_client_tx(
                 &refresh,
                 Some(leg),
