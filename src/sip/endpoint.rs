@@ -104,7 +104,9 @@ pub(super) enum Purpose {
     KeepAlive(usize),
     /// Our session refresh (RFC 4028 UPDATE, or re-INVITE when the peer does not allow UPDATE).
     Refresh,
-    /// A re-INVITE, UPDATE or INFO relayed across the B2BUA (either the peer's, held, or ours).
+    /// A re-INVITE, UPDATE or INFO of the peer, held until the other leg of the B2BUA answers it.
+    Held,
+    /// A re-INVITE, UPDATE or INFO we send on behalf of the other leg of the B2BUA.
     Relayed,
     Other,
 }

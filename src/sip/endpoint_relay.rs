@@ -133,7 +133,7 @@ impl Endpoint {
         let entry = TxEntry {
             tx,
             leg: Some(leg),
-            purpose: Purpose::Relayed,
+            purpose: Purpose::Held,
             transport,
             destination: response_to,
             is_server: true,

@@ -391,7 +391,7 @@ impl Endpoint {
             (Purpose::Refresh, TxEvent::Response(r), _) if r.status() >= 200 => {
                 self.refresh_response(leg, &r, now_ms)
             }
-            (Purpose::Relayed, TxEvent::Ack, _) => self.ack_received(leg, now_ms),
+            (Purpose::Held, TxEvent::Ack, _) => self.ack_received(leg, now_ms),
             (Purpose::Relayed, TxEvent::Response(r), _) => {
                 self.modification_answered(leg, Some(r), now_ms)
             }

@@ -126,6 +126,17 @@ fn a_hold_resume_and_info_of_the_caller_reach_the_callee_and_its_answers_come_ba
 }
 
 #[test]
+fn a_hold_by_the_callee_reaches_the_caller_and_its_answer_comes_back() {
+    sip_to_sip(
+        "uas_b2bua_hold_callee.xml",
+        "uac_b2bua_held.xml",
+        2,
+        &[],
+        "",
+    );
+}
+
+#[test]
 fn a_422_to_the_outgoing_invite_is_retried_with_its_min_se() {
     sip_to_sip("uas_422.xml", "uac_b2bua.xml", 2, &["-d", "200"], "");
 }

@@ -166,6 +166,9 @@ fn a_relayed_error_and_an_info_go_back_as_they_came() {
     }
     ep.answer_modification(leg, 200, None, &[], 400).unwrap();
     assert_eq!(status_of(&transmits(&mut ep)[0]), 200);
+    // The 488 was never ACKed: its transaction gives up (Timer H) without reporting anything.
+    ep.handle_timeout(40_000);
+    assert!(events(&mut ep).is_empty());
 }
 
 #[test]
