@@ -26,12 +26,13 @@ use super::{LegId, SipError, TransportKind};
 pub(super) struct RelayState {
     /// The leg's session modifications go to the other leg of its call.
     pub(super) enabled: bool,
-    /// A request of the peer waiting for the other leg's answer.
-    pub(super) incoming: Option<Held>,
+    /// A request of the peer waiting for the other leg's answer (boxed: rare, and every leg carries the field).
+    pub(super) incoming: Option<Box<Held>>,
     /// The CSeq of our own re-INVITE or UPDATE on this leg (relayed, or a session refresh) until its final
     /// response.
     pub(super) outgoing: Option<u32>,
-    /// Outgoing legs: our description as last offered (the INVITE's, then each relayed or refresh offer).
+    /// Our description as last offered on the leg by a relayed re-INVITE or UPDATE; `None`: the INVITE's (not
+    /// copied, to keep the common call cheap).
     pub(super) last_offer: Option<(String, Vec<u8>)>,
 }
 
@@ -140,12 +141,12 @@ impl Endpoint {
         };
         self.insert_tx(tx_id, entry, out, now_ms);
         if let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) {
-            l.relay.incoming = Some(Held {
+            l.relay.incoming = Some(Box::new(Held {
                 tx_id,
                 request: request.clone(),
                 transport,
                 response_to,
-            });
+            }));
         }
         let headers = request.header_list();
         let content_type = request.header("Content-Type");

@@ -126,7 +126,6 @@ impl Endpoint {
                 uac: Default::default(),
                 relay: super::endpoint_relay::RelayState {
                     enabled: req.relay_in_dialog,
-                    last_offer: req.body.clone(),
                     ..Default::default()
                 },
             },
