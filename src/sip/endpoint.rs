@@ -106,8 +106,11 @@ pub(super) enum Purpose {
     Refresh,
     /// A re-INVITE, UPDATE or INFO of the peer, held until the other leg of the B2BUA answers it.
     Held,
-    /// A re-INVITE, UPDATE or INFO we send on behalf of the other leg of the B2BUA.
-    Relayed,
+    /// A re-INVITE, UPDATE (`offer`) or INFO we send on behalf of the other leg of the B2BUA.
+    Relayed {
+        /// A re-INVITE or UPDATE: its end frees the leg for the next offer.
+        offer: bool,
+    },
     Other,
 }
 

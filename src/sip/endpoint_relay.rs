@@ -338,7 +338,7 @@ impl Endpoint {
         self.start_client_tx(
             &built,
             Some(leg),
-            Purpose::Relayed,
+            Purpose::Relayed { offer },
             transport,
             destination,
             now_ms,
@@ -374,6 +374,7 @@ impl Endpoint {
     pub(super) fn modification_answered(
         &mut self,
         leg: LegId,
+        is_offer: bool,
         response: Option<Response>,
         now_ms: u64,
     ) {
@@ -382,13 +383,12 @@ impl Endpoint {
                 let (cseq, method) = r.cseq().unwrap_or((0, Method::Known("INFO".into())));
                 (r.status(), method, Some(cseq))
             }
-            None => (408, Method::Known("INFO".into()), None),
+            None => (408, Method::Known(String::new()), None),
         };
         if status < 200 {
             return;
         }
         let ours = self.legs.get(&leg).and_then(|l| l.relay.outgoing);
-        let is_offer = method == Method::Invite || method == Method::Known("UPDATE".into());
         if method == Method::Invite && (200..300).contains(&status) {
             self.ack_reinvite(leg, cseq.unwrap_or(0));
             if ours != cseq {
@@ -399,7 +399,7 @@ impl Endpoint {
         let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return;
         };
-        if is_offer || response.is_none() {
+        if is_offer {
             l.relay.outgoing = None;
         }
         if (200..300).contains(&status) && is_offer {

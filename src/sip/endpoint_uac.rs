@@ -391,11 +391,11 @@ impl Endpoint {
                 self.refresh_response(leg, &r, now_ms)
             }
             (Purpose::Held, TxEvent::Ack, _) => self.ack_received(leg, now_ms),
-            (Purpose::Relayed, TxEvent::Response(r), _) => {
-                self.modification_answered(leg, Some(r), now_ms)
+            (Purpose::Relayed { offer }, TxEvent::Response(r), _) => {
+                self.modification_answered(leg, offer, Some(r), now_ms)
             }
-            (Purpose::Relayed, TxEvent::Timeout, _) => {
-                self.modification_answered(leg, None, now_ms)
+            (Purpose::Relayed { offer }, TxEvent::Timeout, _) => {
+                self.modification_answered(leg, offer, None, now_ms)
             }
             (Purpose::Refresh, TxEvent::Timeout, _) => self.refresh_answered(leg, None, now_ms),
             (Purpose::Bye, TxEvent::Timeout, _) => {

@@ -407,3 +407,27 @@ fn a_bye_answers_a_held_reinvite_487() {
     assert!(answers.contains(&(200, "BYE".into())), "{answers:?}");
     assert!(answers.contains(&(487, "INVITE".into())), "{answers:?}");
 }
+
+#[test]
+fn an_unanswered_relayed_reinvite_comes_back_408_and_frees_the_leg() {
+    let mut ep = endpoint();
+    let mut invite = outgoing(TransportKind::Udp);
+    invite.relay_in_dialog = true;
+    let leg = answered_outgoing(&mut ep, invite, &[]);
+    ep.modify(leg, modification("INFO", None), 1_000).unwrap();
+    ep.modify(leg, modification("INVITE", Some(sdp("sendonly"))), 1_000)
+        .unwrap();
+    transmits(&mut ep);
+    // Timer F and Timer B (64·T1): both come back 408, and the leg takes the next offer.
+    ep.handle_timeout(40_000);
+    let statuses: Vec<u16> = events(&mut ep)
+        .iter()
+        .filter_map(|e| match e {
+            SipEvent::ModificationAnswered { status, .. } => Some(*status),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses, vec![408, 408]);
+    ep.modify(leg, modification("INVITE", Some(sdp("sendrecv"))), 40_000)
+        .unwrap();
+}
