@@ -14,7 +14,7 @@
 //! stay answered on their leg (`sip/endpoint_dialog.rs`), as everything in the dialogs of ISUP calls.
 //!
 //! Max-Forwards: the outgoing INVITE (and every relayed request) carries the incoming value less one, never
-//! more than the 70 tandem's own requests start with (RFC 3261 §16.6 step 3 for proxies, which RFC 7332 §3 asks
+//! more than the 70 tandem's own requests start with (RFC 3261 §16.6 step 3 for proxies, which RFC 7332 asks
 //! B2BUAs to follow so that a loop through tandem still ends). An INVITE arriving with 0 is answered 483 by
 //! the endpoint; one arriving with 1 leaves with 0 and the next hop decides (a proxy answers 483, which is
 //! relayed back like any final status).
@@ -68,7 +68,7 @@ pub(crate) struct Relayed {
     pub(crate) body: Option<(String, Vec<u8>)>,
     /// The whitelisted headers.
     pub(crate) headers: Vec<(String, String)>,
-    /// The caller's Max-Forwards less one (RFC 7332 §3), when it had one.
+    /// The caller's Max-Forwards less one (RFC 7332), when it had one.
     pub(crate) max_forwards: Option<u8>,
 }
 

@@ -45,7 +45,7 @@ impl Endpoint {
         let call_id = format!("{}@{}", self.ids.token(), self.cfg.local_addr.ip());
         let local_tag = self.ids.token();
         let via = self.new_via(req.transport);
-        // RFC 7332 §3 / RFC 3261 §16.6 step 3: a B2BUA carries the caller's hop count on, never raising it.
+        // RFC 7332 / RFC 3261 §16.6 step 3: a B2BUA carries the caller's hop count on, never raising it.
         let max_forwards = req
             .max_forwards
             .map_or(self.cfg.max_forwards, |m| m.min(self.cfg.max_forwards));
