@@ -387,7 +387,7 @@ fn relayed_status(status: u16) -> u16 {
 }
 
 /// The Max-Forwards of the outgoing leg: the caller's less one, as a proxy does (RFC 3261 §16.6 step 3; RFC 7332
-/// §3 asks the same of a B2BUA so that loops through it still end). An INVITE arriving with 0 was answered 483
+/// asks the same of a B2BUA so that loops through it still end). An INVITE arriving with 0 was answered 483
 /// by the endpoint; one arriving with 1 leaves with 0, and the next hop answers it (483 from a proxy).
 pub(super) fn hops_left(headers: &[(String, String)]) -> Option<u8> {
     headers
