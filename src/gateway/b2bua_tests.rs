@@ -10,7 +10,7 @@ use crate::events::replay::replay;
 use crate::events::{EventKind, Input, Output, Payload, SipTransport, SourceText};
 use crate::runtime::build_setup;
 
-const TARGET: &str = "127.0.0.1:5098";
+pub(super) const TARGET: &str = "127.0.0.1:5098";
 const SECOND: &str = "127.0.0.1:5097";
 
 const TWO_TARGETS: &str = r#"
@@ -19,7 +19,7 @@ fn route(view) {
       #{ action: "sip", uri: "sip:" + view.called + "@127.0.0.1:5097" } ]
 }"#;
 
-fn bench(relay: &[&str]) -> Bench {
+pub(super) fn bench(relay: &[&str]) -> Bench {
     let mut config = Config::default_embedded();
     config.sip_outgoing.relay_headers = relay.iter().map(|s| s.to_string()).collect();
     let mut setup = build_setup(&config, 11).expect("setup");
@@ -31,7 +31,7 @@ fn bench(relay: &[&str]) -> Bench {
 }
 
 /// The caller's INVITE, full of values that must stay on its leg.
-fn caller_invite(branch: &str) -> String {
+pub(super) fn caller_invite(branch: &str) -> String {
     let sdp = "v=0\r\no=alice 7 7 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 31000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n";
     format!(
         "INVITE sip:+4930123@127.0.0.1:5060 SIP/2.0\r\n\
@@ -52,7 +52,7 @@ fn caller_invite(branch: &str) -> String {
 }
 
 /// The value of the first header `name` in `message`.
-fn header(message: &str, name: &str) -> String {
+pub(super) fn header(message: &str, name: &str) -> String {
     message
         .lines()
         .find_map(|line| {
@@ -66,7 +66,7 @@ fn header(message: &str, name: &str) -> String {
 
 impl Bench {
     /// SIP the gateway sent to `to`, in order.
-    fn sent_to(&self, to: &str) -> Vec<String> {
+    pub(super) fn sent_to(&self, to: &str) -> Vec<String> {
         let to: SocketAddr = to.parse().expect("address");
         self.log
             .iter()
@@ -79,7 +79,7 @@ impl Bench {
             .collect()
     }
 
-    fn sip_from(&mut self, from: &str, text: &str) {
+    pub(super) fn sip_from(&mut self, from: &str, text: &str) {
         self.feed(Input::SipReceived {
             transport: SipTransport::Udp,
             from: from.parse().expect("address"),
@@ -87,7 +87,7 @@ impl Bench {
         });
     }
 
-    fn call_released(&self) -> bool {
+    pub(super) fn call_released(&self) -> bool {
         self.log.iter().any(|e| {
             matches!(&e.kind, EventKind::Transition(t) if t.machine == "call" && t.to == "Released")
         })
@@ -95,7 +95,7 @@ impl Bench {
 }
 
 /// A response of the called side to `request`, with its own tag, Contact and Record-Route.
-fn callee_response(request: &str, status: &str, tag: &str, sdp: Option<&str>) -> String {
+pub(super) fn callee_response(request: &str, status: &str, tag: &str, sdp: Option<&str>) -> String {
     let mut text = format!("SIP/2.0 {status}\r\n");
     for name in ["Via", "From", "Call-ID", "CSeq"] {
         text.push_str(&format!("{name}: {}\r\n", header(request, name)));
@@ -115,10 +115,10 @@ fn callee_response(request: &str, status: &str, tag: &str, sdp: Option<&str>) ->
     text
 }
 
-const CALLEE_SDP: &str = "v=0\r\no=bob 3 3 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 32000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n";
+pub(super) const CALLEE_SDP: &str = "v=0\r\no=bob 3 3 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 32000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n";
 
 /// A request of the called side inside its dialog with tandem (To-tag = tandem's From-tag there).
-fn callee_request(method: &str, invite: &str, tag: &str, cseq: u32) -> String {
+pub(super) fn callee_request(method: &str, invite: &str, tag: &str, cseq: u32) -> String {
     format!(
         "{method} sip:tandem@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {TARGET};branch=z9hG4bKcallee{cseq};rport\r\n\
          Max-Forwards: 70\r\nFrom: {};tag={tag}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {cseq} {method}\r\nContent-Length: 0\r\n\r\n",
@@ -128,7 +128,7 @@ fn callee_request(method: &str, invite: &str, tag: &str, cseq: u32) -> String {
     )
 }
 
-fn caller_request(method: &str, cseq: u32, to_tag: &str, branch: &str) -> String {
+pub(super) fn caller_request(method: &str, cseq: u32, to_tag: &str, branch: &str) -> String {
     format!(
         "{method} sip:tandem@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {PEER};branch=z9hG4bK{method}{branch};rport\r\n\
          Max-Forwards: 70\r\nFrom: \"Alice\" <sip:+4940555@caller.example>;tag=callertag{branch}\r\n\
@@ -138,7 +138,7 @@ fn caller_request(method: &str, cseq: u32, to_tag: &str, branch: &str) -> String
 }
 
 /// The To-tag tandem gave the caller in `response`.
-fn to_tag(response: &str) -> String {
+pub(super) fn to_tag(response: &str) -> String {
     header(response, "To")
         .split(";tag=")
         .nth(1)

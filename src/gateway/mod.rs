@@ -622,6 +622,8 @@ fn events_transport(transport: crate::sip::TransportKind) -> SipTransport {
 }
 
 #[cfg(test)]
+mod b2bua_dialog_tests;
+#[cfg(test)]
 mod b2bua_tests;
 pub(crate) mod congestion;
 #[cfg(test)]

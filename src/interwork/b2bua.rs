@@ -8,8 +8,16 @@
 //! Provisional responses (with their SDP) and the 2xx are relayed to the caller; a failure takes the next
 //! route when its status is retryable (`[dialplan] retry_statuses`), as a REL's cause does for trunk routes,
 //! else its status is relayed. BYE, CANCEL and leg failures on either side end the other. Session
-//! modifications (re-INVITE, UPDATE) are answered by the endpoint on each leg, as for ISUP calls
-//! (`sip/endpoint_dialog.rs`), so the legs' dialogs never wait on each other.
+//! modifications (re-INVITE and UPDATE with an offer) and INFO are relayed to the other leg as new requests of
+//! its dialog and their final answers come back (`b2bua_dialog.rs`, `sip/endpoint_relay.rs`): hold and resume
+//! reach the other party. Offerless re-INVITEs and bodiless UPDATEs (a refresh of one leg's session timer)
+//! stay answered on their leg (`sip/endpoint_dialog.rs`), as everything in the dialogs of ISUP calls.
+//!
+//! Max-Forwards: the outgoing INVITE (and every relayed request) carries the incoming value less one, never
+//! more than the 70 tandem's own requests start with (RFC 3261 §16.6 step 3 for proxies, which RFC 7332 asks
+//! B2BUAs to follow so that a loop through tandem still ends). An INVITE arriving with 0 is answered 483 by
+//! the endpoint; one arriving with 1 leaves with 0 and the next hop decides (a proxy answers 483, which is
+//! relayed back like any final status).
 
 use super::call::CallState;
 use super::sip_side::IncomingInvite;
@@ -51,7 +59,7 @@ const LEG_HEADERS: &[&str] = &[
 ];
 
 /// Headers of a final response that carry over to the caller: the cause and when to try again.
-const RESPONSE_HEADERS: &[&str] = &["reason", "retry-after"];
+pub(super) const RESPONSE_HEADERS: &[&str] = &["reason", "retry-after"];
 
 /// What a SIP→SIP call carries from the incoming INVITE to the outgoing one.
 #[derive(Debug, Clone)]
@@ -60,6 +68,8 @@ pub(crate) struct Relayed {
     pub(crate) body: Option<(String, Vec<u8>)>,
     /// The whitelisted headers.
     pub(crate) headers: Vec<(String, String)>,
+    /// The caller's Max-Forwards less one (RFC 7332), when it had one.
+    pub(crate) max_forwards: Option<u8>,
 }
 
 /// Which leg of a SIP→SIP call an event is about.
@@ -78,17 +88,17 @@ impl Gateway {
         calling: &str,
         invite: &IncomingInvite,
     ) {
-        let wanted = &self.config.sip_outgoing.relay_headers;
-        let headers = invite
-            .headers
-            .iter()
-            .filter(|(name, _)| {
-                let lower = name.to_ascii_lowercase();
-                !LEG_HEADERS.contains(&lower.as_str())
-                    && wanted.iter().any(|w| w.eq_ignore_ascii_case(name))
-            })
-            .cloned()
-            .collect();
+        let headers = self.crossing_headers(&invite.headers);
+        let max_forwards = hops_left(&invite.headers);
+        // Modifications of the caller's dialog go to the called side from now on (`b2bua_dialog.rs`).
+        if let Some(leg) = self.calls.get(&number).and_then(|c| c.leg) {
+            if let Err(error) = self.sip.relay_in_dialog(leg) {
+                self.log(
+                    LogLevel::Warn,
+                    format!("cannot relay in the dialog: {error}"),
+                );
+            }
+        }
         let body = invite.sdp.as_ref().map(sdp_body);
         let restricted = self
             .calls
@@ -100,8 +110,27 @@ impl Gateway {
             uri,
             calling,
             restricted,
-            Some(Relayed { body, headers }),
+            Some(Relayed {
+                body,
+                headers,
+                max_forwards,
+            }),
         );
+    }
+
+    /// The headers of a request that may cross to the other leg: those `[sip_outgoing] relay_headers` names,
+    /// never one of [`LEG_HEADERS`].
+    pub(super) fn crossing_headers(&self, headers: &[(String, String)]) -> Vec<(String, String)> {
+        let wanted = &self.config.sip_outgoing.relay_headers;
+        headers
+            .iter()
+            .filter(|(name, _)| {
+                let lower = name.to_ascii_lowercase();
+                !LEG_HEADERS.contains(&lower.as_str())
+                    && wanted.iter().any(|w| w.eq_ignore_ascii_case(name))
+            })
+            .cloned()
+            .collect()
     }
 
     /// Handles an event of a leg that belongs to a SIP→SIP call; returns the event when it is not one.
@@ -113,7 +142,9 @@ impl Gateway {
             | SipEvent::Provisional { leg, .. }
             | SipEvent::Answered { leg, .. }
             | SipEvent::Rejected { leg, .. }
-            | SipEvent::LegTerminated { leg, .. } => *leg,
+            | SipEvent::LegTerminated { leg, .. }
+            | SipEvent::ModificationRequested { leg, .. }
+            | SipEvent::ModificationAnswered { leg, .. } => *leg,
             _ => return Some(event),
         };
         let Some(number) = self.legs.get(&leg).copied() else {
@@ -169,6 +200,32 @@ impl Gateway {
                 }
                 self.clear_outgoing(number, &format!("calling leg ended: {reason:?}"));
             }
+            (
+                _,
+                SipEvent::ModificationRequested {
+                    leg,
+                    method,
+                    body,
+                    headers,
+                },
+            ) => self.relay_modification(
+                number,
+                side == Side::Incoming,
+                leg,
+                &method,
+                body,
+                &headers,
+            ),
+            (
+                _,
+                SipEvent::ModificationAnswered {
+                    leg,
+                    status,
+                    body,
+                    headers,
+                    ..
+                },
+            ) => self.relay_modification_answer(number, leg, status, body, &headers),
             (_, other) => {
                 self.log(
                     LogLevel::Warn,
@@ -333,6 +390,39 @@ fn relayed_status(status: u16) -> u16 {
     }
 }
 
-fn sdp_body(sdp: &Sdp) -> (String, Vec<u8>) {
+/// The Max-Forwards of the outgoing leg: the caller's less one, as a proxy does (RFC 3261 §16.6 step 3; RFC 7332
+/// asks the same of a B2BUA so that loops through it still end). An INVITE arriving with 0 was answered 483
+/// by the endpoint; one arriving with 1 leaves with 0, and the next hop answers it (483 from a proxy).
+pub(super) fn hops_left(headers: &[(String, String)]) -> Option<u8> {
+    headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("Max-Forwards"))
+        .and_then(|(_, value)| value.trim().parse::<u8>().ok())
+        .map(|hops| hops.saturating_sub(1))
+}
+
+pub(super) fn sdp_body(sdp: &Sdp) -> (String, Vec<u8>) {
     ("application/sdp".to_string(), sdp.to_string().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hops_left;
+
+    fn mf(value: &str) -> Vec<(String, String)> {
+        vec![("Max-Forwards".to_string(), value.to_string())]
+    }
+
+    #[test]
+    fn the_outgoing_leg_gets_one_hop_less_than_the_caller_had() {
+        assert_eq!(hops_left(&mf("70")), Some(69));
+        assert_eq!(hops_left(&mf(" 1")), Some(0));
+        assert_eq!(hops_left(&mf("0")), Some(0));
+        assert_eq!(
+            hops_left(&mf("300")),
+            None,
+            "not a Max-Forwards we can carry"
+        );
+        assert_eq!(hops_left(&[]), None);
+    }
 }

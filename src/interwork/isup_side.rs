@@ -505,6 +505,8 @@ impl Gateway {
         }
         let local = self.config.sip.listen;
         let media = &self.config.media;
+        let relay_in_dialog = relayed.is_some();
+        let max_forwards = relayed.as_ref().and_then(|r| r.max_forwards);
         let (body, mut extra_headers) = match relayed {
             Some(relayed) => (relayed.body, relayed.headers),
             None => {
@@ -537,6 +539,8 @@ impl Gateway {
             to_uri: uri.to_string(),
             extra_headers,
             body,
+            max_forwards,
+            relay_in_dialog,
         };
         let now = self.now;
         match self.sip.invite(request, now) {

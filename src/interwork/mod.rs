@@ -13,6 +13,7 @@ pub mod numbers;
 pub mod tables;
 
 mod b2bua;
+mod b2bua_dialog;
 mod isup_side;
 mod routing;
 

@@ -166,6 +166,21 @@ impl Gateway {
                     format!("user {aor}'s binding {uri} is unreachable: {reason}"),
                 );
             }
+            SipEvent::ModificationRequested { leg, method, .. } => {
+                // Only the legs of a SIP→SIP call relay; one whose call is gone refuses the request.
+                self.call_of_leg(leg);
+                let now = self.now;
+                if let Err(error) = self.sip.answer_modification(leg, 481, None, &[], now) {
+                    self.log(LogLevel::Warn, format!("cannot answer {method}: {error}"));
+                }
+            }
+            SipEvent::ModificationAnswered { leg, status, .. } => {
+                self.call_of_leg(leg);
+                self.log(
+                    LogLevel::Info,
+                    format!("answer {status} on {leg} belongs to no call"),
+                );
+            }
             SipEvent::Malformed { from, reason } => {
                 self.current = None;
                 self.log(

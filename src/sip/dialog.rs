@@ -100,6 +100,22 @@ impl Dialog {
         user_agent: &str,
         extra: &[(String, String)],
     ) -> Result<Request, BuildError> {
+        self.request_full(method, cseq, via, max_forwards, user_agent, extra, None)
+    }
+
+    /// As [`Dialog::request_with`], with a body and its Content-Type (a re-INVITE's or UPDATE's offer, an
+    /// INFO's payload).
+    #[allow(clippy::too_many_arguments)]
+    pub fn request_full(
+        &self,
+        method: &Method,
+        cseq: u32,
+        via: &str,
+        max_forwards: u8,
+        user_agent: &str,
+        extra: &[(String, String)],
+        body: Option<(&str, &[u8])>,
+    ) -> Result<Request, BuildError> {
         let mut builder = RequestBuilder::new(method, &self.remote_target)?
             .header("Via", via)?
             .header("Max-Forwards", &max_forwards.to_string())?;
@@ -121,7 +137,7 @@ impl Dialog {
         for (name, value) in extra {
             builder = builder.header(name, value)?;
         }
-        builder.finish(None)
+        builder.finish(body)
     }
 }
 

@@ -91,6 +91,8 @@ pub(super) struct Leg {
     pub(super) reliable: Option<super::reliable::Reliable>,
     /// Outgoing legs: early dialogs, PRACKs and our session refreshes.
     pub(super) uac: super::uac_extensions::UacExtensions,
+    /// Session modifications relayed to the other leg of a SIP→SIP call.
+    pub(super) relay: super::endpoint_relay::RelayState,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,8 +102,15 @@ pub(super) enum Purpose {
     Cancel,
     /// An OPTIONS ping to the peer with this index.
     KeepAlive(usize),
-    /// Our session refresh (RFC 4028 UPDATE).
+    /// Our session refresh (RFC 4028 UPDATE, or re-INVITE when the peer does not allow UPDATE).
     Refresh,
+    /// A re-INVITE, UPDATE or INFO of the peer, held until the other leg of the B2BUA answers it.
+    Held,
+    /// A re-INVITE, UPDATE (`offer`) or INFO we send on behalf of the other leg of the B2BUA.
+    Relayed {
+        /// A re-INVITE or UPDATE: its end frees the leg for the next offer.
+        offer: bool,
+    },
     Other,
 }
 

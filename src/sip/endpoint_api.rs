@@ -113,6 +113,12 @@ pub struct OutgoingInvite {
     pub extra_headers: Vec<(String, String)>,
     /// Body with its Content-Type.
     pub body: Option<(String, Vec<u8>)>,
+    /// Max-Forwards (RFC 3261 §8.1.1.6) when it must be below the configured one: a SIP→SIP call carries the
+    /// caller's value less one. `None`: the configured value.
+    pub max_forwards: Option<u8>,
+    /// The leg is one side of a SIP→SIP call: its re-INVITEs, UPDATEs and INFOs are reported
+    /// ([`SipEvent::ModificationRequested`]) instead of answered (see `endpoint_relay.rs`).
+    pub relay_in_dialog: bool,
 }
 
 /// Why a leg ended without a BYE from the peer.
@@ -224,6 +230,31 @@ pub enum SipEvent {
         leg: LegId,
         /// Why.
         reason: TerminationReason,
+    },
+    /// A re-INVITE or UPDATE with an offer, or an INFO, arrived on a leg marked for relay; it waits for
+    /// [`crate::sip::Endpoint::answer_modification`].
+    ModificationRequested {
+        /// The leg.
+        leg: LegId,
+        /// `INVITE`, `UPDATE` or `INFO`.
+        method: String,
+        /// Its body with the Content-Type.
+        body: Option<(String, Vec<u8>)>,
+        /// All its headers, in wire order (the core picks what may cross).
+        headers: Vec<(String, String)>,
+    },
+    /// The final response to a request sent with [`crate::sip::Endpoint::modify`] (408 when it timed out).
+    ModificationAnswered {
+        /// The leg.
+        leg: LegId,
+        /// The request's method (empty after a timeout).
+        method: String,
+        /// Status code.
+        status: u16,
+        /// Its body with the Content-Type.
+        body: Option<(String, Vec<u8>)>,
+        /// All its headers.
+        headers: Vec<(String, String)>,
     },
     /// A request failed authentication or a REGISTER was refused (it was answered 401/407/403/4xx).
     AuthFailed {

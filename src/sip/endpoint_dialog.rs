@@ -1,5 +1,6 @@
 //! Requests inside a confirmed dialog that modify or accompany the session without involving the other
 //! side of the B2BUA: re-INVITE (RFC 3261 §14.2), UPDATE (RFC 3311) and INFO (RFC 6086, legacy usage).
+//! On the legs of a SIP→SIP call, offers and INFOs go to the other leg instead (`endpoint_relay.rs`).
 //!
 //! tandem owns the media toward the SIP peer (the circuit side has no SDP), so a session modification is
 //! answered locally: the answer is our current description with the direction the offer calls for (RFC 3264
@@ -43,6 +44,9 @@ impl Endpoint {
             self.reject_in_tx(transport, response_to, request, 500, &extra, now_ms);
             return;
         }
+        if self.hold_for_relay(leg, transport, response_to, request, now_ms) {
+            return;
+        }
         let Some(answer) = self.modified_sdp(leg, request) else {
             self.reject_in_tx(transport, response_to, request, 488, &[], now_ms);
             return;
@@ -81,6 +85,9 @@ impl Endpoint {
         request: &Request,
         now_ms: u64,
     ) {
+        if self.hold_for_relay(leg, transport, response_to, request, now_ms) {
+            return;
+        }
         let is_update = request.method().as_str() == "UPDATE";
         let offer = is_update && !request.body().is_empty();
         let refresh = if is_update {
@@ -119,7 +126,7 @@ impl Endpoint {
 
     /// A re-INVITE or UPDATE about to be answered 2xx refreshes a running session timer (RFC 4028 §10),
     /// with the interval it asks for when that is acceptable; returns the headers for the 2xx.
-    fn refresh_session(
+    pub(super) fn refresh_session(
         &mut self,
         leg: LegId,
         request: &Request,
@@ -138,7 +145,10 @@ impl Endpoint {
         session_timer::response_headers(interval)
     }
 
-    fn dialog_response_headers(&self, transport: TransportKind) -> Vec<(String, String)> {
+    pub(super) fn dialog_response_headers(
+        &self,
+        transport: TransportKind,
+    ) -> Vec<(String, String)> {
         vec![
             ("Contact".to_string(), self.contact(transport)),
             ("Allow".to_string(), ALLOW.to_string()),

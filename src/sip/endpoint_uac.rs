@@ -47,6 +47,10 @@ impl Endpoint {
         let call_id = format!("{}@{}", self.ids.token(), self.cfg.local_addr.ip());
         let local_tag = self.ids.token();
         let via = self.new_via(req.transport);
+        // RFC 7332 / RFC 3261 §16.6 step 3: a B2BUA carries the caller's hop count on, never raising it.
+        let max_forwards = req
+            .max_forwards
+            .map_or(self.cfg.max_forwards, |m| m.min(self.cfg.max_forwards));
         let display = req
             .from_display
             .as_deref()
@@ -54,7 +58,7 @@ impl Endpoint {
             .unwrap_or_default();
         let mut builder = RequestBuilder::new(&Method::Invite, &req.request_uri)
             .and_then(|b| b.header("Via", &via))
-            .and_then(|b| b.header("Max-Forwards", &self.cfg.max_forwards.to_string()))
+            .and_then(|b| b.header("Max-Forwards", &max_forwards.to_string()))
             .and_then(|b| {
                 b.header(
                     "From",
@@ -122,6 +126,10 @@ impl Endpoint {
                 session_deadline: None,
                 reliable: None,
                 uac: Default::default(),
+                relay: super::endpoint_relay::RelayState {
+                    enabled: req.relay_in_dialog,
+                    ..Default::default()
+                },
             },
         );
         self.transitions.push_back(Transition {
@@ -242,6 +250,7 @@ impl Endpoint {
     }
 
     pub(super) fn send_bye(&mut self, leg: LegId, now_ms: u64) {
+        self.drop_held(leg, now_ms);
         let via = match self.legs.get(&leg) {
             Some(l) => self.new_via(l.transport),
             None => return,
@@ -412,7 +421,14 @@ impl Endpoint {
                 self.terminate_leg(leg, TerminationReason::ByeCompleted, "BYE answered")
             }
             (Purpose::Refresh, TxEvent::Response(r), _) if r.status() >= 200 => {
-                self.refresh_answered(leg, Some(r.status()), now_ms)
+                self.refresh_response(leg, &r, now_ms)
+            }
+            (Purpose::Held, TxEvent::Ack, _) => self.ack_received(leg, now_ms),
+            (Purpose::Relayed { offer }, TxEvent::Response(r), _) => {
+                self.modification_answered(leg, offer, Some(r), now_ms)
+            }
+            (Purpose::Relayed { offer }, TxEvent::Timeout, _) => {
+                self.modification_answered(leg, offer, None, now_ms)
             }
             (Purpose::Refresh, TxEvent::Timeout, _) => self.refresh_answered(leg, None, now_ms),
             (Purpose::Bye, TxEvent::Timeout, _) => {
@@ -457,6 +473,9 @@ impl Endpoint {
             _ => {
                 if l.state == LegState::Cancelling {
                     self.terminate_leg(leg, TerminationReason::Cancelled, "INVITE cancelled");
+                    return;
+                }
+                if status == 422 && self.retry_after_422(leg, &response, now_ms) {
                     return;
                 }
                 self.set_leg_state(leg, LegState::Terminated, "final response received");

@@ -364,6 +364,7 @@ impl Endpoint {
                 session_deadline: None,
                 reliable,
                 uac: Default::default(),
+                relay: Default::default(),
             },
         );
         self.transitions.push_back(Transition {
@@ -459,6 +460,7 @@ impl Endpoint {
             return;
         };
         self.reject_in_tx(transport, response_to, request, 200, &[], now_ms);
+        self.drop_held(leg, now_ms);
         self.set_leg_state(leg, LegState::Terminated, "BYE received");
         self.events.push_back(SipEvent::ByeReceived { leg });
     }

@@ -9,7 +9,7 @@
 //! [`sdp`] (RFC 4566 offer/answer subset), `transaction` (timers around the §17 machines),
 //! [`dialog`] (RFC 3261 §12 dialog state), [`endpoint`] (the API), [`framing`] (TCP framing),
 //! `limits` (per-source rate limit), `session_timer` (RFC 4028), `endpoint_dialog` (re-INVITE,
-//! UPDATE, INFO), `reliable` (RFC 3262 100rel/PRACK), [`digest`] (RFC 8760 digest authentication),
+//! UPDATE, INFO answered locally), `endpoint_relay` (the same relayed across a B2BUA), `reliable` (RFC 3262 100rel/PRACK), [`digest`] (RFC 8760 digest authentication),
 //! [`registrar`] (RFC 3261 §10 bindings), [`peers`] (OPTIONS keep-alive, trusted sources),
 //! `endpoint_register` (REGISTER, the INVITE challenge and the pings inside the endpoint), `endpoint_api` (the
 //! endpoint's configuration, command inputs, transmits and events).
@@ -21,6 +21,7 @@ pub mod endpoint;
 mod endpoint_api;
 pub(crate) mod endpoint_dialog;
 mod endpoint_register;
+mod endpoint_relay;
 mod endpoint_uac;
 mod endpoint_uas;
 pub mod framing;
@@ -42,6 +43,7 @@ mod tests;
 pub use endpoint::{
     Endpoint, EndpointConfig, OutgoingInvite, SipEvent, TerminationReason, Transmit,
 };
+pub use endpoint_relay::InDialogRequest;
 pub use sdp::Sdp;
 
 pub use crate::machine::Transition;
@@ -162,6 +164,9 @@ pub enum SipError {
         /// What the parser said.
         reason: String,
     },
+    /// A session modification is already under way on the leg (the originator gets 491, RFC 3261 §14.2).
+    #[error("a modification is pending on {0}")]
+    RequestPending(LegId),
     /// A header name or value given by the caller is unusable (e.g. contains CR/LF).
     #[error("invalid header {name:?}: {reason}")]
     InvalidHeader {

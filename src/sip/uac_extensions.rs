@@ -6,14 +6,16 @@
 //! An UPDATE the callee sends inside one of these early dialogs (RFC 3311 §5.1) is answered like one in a
 //! confirmed dialog (`endpoint_dialog.rs`).
 //!
-//! Offered per `[sip_outgoing]` (`prack`, `session_expires`, `min_se`). Not done: a 422 to our INVITE is not
-//! retried with a larger interval; the refresh is always an UPDATE (RFC 4028 §9 prefers it), so a peer that
-//! does not allow UPDATE lets the session lapse; tandem sends no UPDATE of its own inside an early dialog.
+//! Offered per `[sip_outgoing]` (`prack`, `session_expires`, `min_se`). A 422 to our INVITE is retried once with
+//! the interval raised to its Min-SE (RFC 4028 §7.4). The refresh is an UPDATE (RFC 4028 §9 prefers it), or a
+//! re-INVITE with our last offer when the callee's 2xx lists its methods in Allow without UPDATE. Not done:
+//! tandem sends no UPDATE of its own inside an early dialog.
 
 use super::dialog::{Dialog, DialogId};
-use super::endpoint::{Endpoint, Purpose, Role, TerminationReason};
-use super::message::{self, Method, Request, Response};
+use super::endpoint::{Endpoint, LegState, Purpose, Role, TerminationReason, TxEntry};
+use super::message::{self, Method, Request, RequestBuilder, Response};
 use super::session_timer;
+use super::transaction::Transaction;
 use super::LegId;
 
 /// One early dialog of an outgoing INVITE: the callee's To-tag, the last RSeq PRACKed in it and our CSeq.
@@ -30,6 +32,10 @@ pub(super) struct UacExtensions {
     early: Vec<Early>,
     /// When we, the refresher, send the next UPDATE (RFC 4028 §10: half the interval).
     pub(super) refresh_at: Option<u64>,
+    /// The callee's 2xx listed its methods in Allow without UPDATE: refreshes are re-INVITEs (RFC 4028 §9).
+    refresh_by_invite: bool,
+    /// Our INVITE was already sent again after a 422 (RFC 4028 §7.4: once).
+    retried_422: bool,
 }
 
 /// The headers our INVITEs carry for the configured extensions.
@@ -53,6 +59,52 @@ pub(super) fn invite_headers(
         headers.insert(0, ("Supported".to_string(), supported.join(", ")));
     }
     headers
+}
+
+/// Whether a 2xx lets us send UPDATE: it has no Allow (nothing said), or its Allow lists UPDATE.
+fn allows_update(response: &Response) -> bool {
+    let allow: Vec<(String, String)> = response
+        .header_list()
+        .into_iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("Allow"))
+        .collect();
+    allow.is_empty()
+        || allow.iter().any(|(_, value)| {
+            value
+                .split(',')
+                .any(|m| m.trim().eq_ignore_ascii_case("UPDATE"))
+        })
+}
+
+/// Our INVITE again after a 422: next CSeq, a new Via, Session-Expires and Min-SE set to `interval`.
+fn reissue(invite: &Request, via: &str, interval: u32) -> Result<Request, message::BuildError> {
+    let cseq = invite.cseq().map_or(1, |(n, _)| n).saturating_add(1);
+    let mut builder = RequestBuilder::new(&Method::Invite, &invite.request_uri())?;
+    let mut content_type = None;
+    for (name, value) in invite.header_list() {
+        let lower = name.to_ascii_lowercase();
+        let value = match lower.as_str() {
+            "via" | "v" => via.to_string(),
+            "cseq" => format!("{cseq} INVITE"),
+            "session-expires" | "x" => interval.to_string(),
+            "min-se" => interval.to_string(),
+            "content-length" | "l" => continue,
+            "content-type" | "c" => {
+                content_type = Some(value);
+                continue;
+            }
+            _ => value,
+        };
+        builder = builder.header(&name, &value)?;
+    }
+    let body = invite.body();
+    builder.finish(
+        content_type
+            .filter(|_| !body.is_empty())
+            .map(|t| (t, body))
+            .as_ref()
+            .map(|(t, b)| (t.as_str(), *b)),
+    )
 }
 
 fn requires_100rel(response: &Response) -> bool {
@@ -178,6 +230,7 @@ impl Endpoint {
         let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return;
         };
+        l.uac.refresh_by_invite = !allows_update(response);
         let interval = se.interval_s.max(1);
         l.session_interval_s = Some(interval);
         if se.refresher.as_deref() == Some("uas") {
@@ -187,12 +240,14 @@ impl Endpoint {
         }
     }
 
-    /// Our refresh is due: UPDATE with the interval and `refresher=uac` (we stay the refresher).
+    /// Our refresh is due: UPDATE with the interval and `refresher=uac` (we stay the refresher), or a re-INVITE
+    /// with our last offer when the callee does not allow UPDATE. Skipped while a modification is under way on
+    /// the leg: its 2xx refreshes the session too.
     pub(super) fn send_refresh(&mut self, leg: LegId, now_ms: u64) {
-        let via = match self.legs.get(&leg) {
-            Some(l) => self.new_via(l.transport),
-            None => return,
+        let Some(transport) = self.legs.get(&leg).map(|l| l.transport) else {
+            return;
         };
+        let (via, contact) = (self.new_via(transport), self.contact(transport));
         let (max_forwards, user_agent) = (self.cfg.max_forwards, self.cfg.user_agent.clone());
         let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) else {
             return;
@@ -202,29 +257,50 @@ impl Endpoint {
             .unwrap_or(self.cfg.uac_session_expires_s)
             .max(1);
         l.uac.refresh_at = Some(now_ms.saturating_add(u64::from(interval) * 500));
+        if l.relay.outgoing.is_some() {
+            return;
+        }
+        let by_invite = l.uac.refresh_by_invite;
+        let offer = by_invite
+            .then(|| {
+                l.relay.last_offer.clone().or_else(|| {
+                    super::endpoint_relay::body_of(l.invite.header("Content-Type"), l.invite.body())
+                })
+            })
+            .flatten();
         let Some(dialog) = l.dialog.as_mut() else {
             return;
         };
         dialog.local_cseq = dialog.local_cseq.saturating_add(1);
-        let extra = vec![
+        let mut extra = vec![
             (
                 "Session-Expires".to_string(),
                 format!("{interval};refresher=uac"),
             ),
             ("Supported".to_string(), "timer".to_string()),
         ];
-        let update = dialog.request_with(
-            &Method::Known("UPDATE".into()),
-            dialog.local_cseq,
+        let method = if by_invite {
+            extra.push(("Contact".to_string(), contact));
+            Method::Invite
+        } else {
+            Method::Known("UPDATE".into())
+        };
+        let cseq = dialog.local_cseq;
+        let refresh = dialog.request_full(
+            &method,
+            cseq,
             &via,
             max_forwards,
             &user_agent,
             &extra,
+            offer.as_ref().map(|(t, b)| (t.as_str(), b.as_slice())),
         );
         let (transport, destination) = (l.transport, dialog.destination);
-        if let Ok(update) = update {
+        if let Ok(refresh) = refresh {
+            // Until its answer, an offer from the peer on this leg is glare (491).
+            l.relay.outgoing = Some(cseq);
             self.start_client_tx(
-                &update,
+                &refresh,
                 Some(leg),
                 Purpose::Refresh,
                 transport,
@@ -234,9 +310,89 @@ impl Endpoint {
         }
     }
 
+    /// A final response to our refresh: the 2xx of a re-INVITE is ACKed (again, when retransmitted).
+    pub(super) fn refresh_response(&mut self, leg: LegId, response: &Response, now_ms: u64) {
+        let (cseq, method) = response.cseq().unwrap_or((0, Method::Ack));
+        if method == Method::Invite && (200..300).contains(&response.status()) {
+            self.ack_reinvite(leg, cseq);
+        }
+        let ours = self.legs.get(&leg).and_then(|l| l.relay.outgoing);
+        if ours != Some(cseq) {
+            return;
+        }
+        if let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) {
+            l.relay.outgoing = None;
+        }
+        self.refresh_answered(leg, Some(response.status()), now_ms);
+    }
+
+    /// RFC 4028 §7.4: a 422 to our INVITE names the smallest interval the callee accepts; the INVITE goes again
+    /// once, with Session-Expires and Min-SE raised to it (same Call-ID and From-tag, next CSeq, new branch).
+    /// Returns false when the 422 ends the leg like any failure (no usable Min-SE, already retried).
+    pub(super) fn retry_after_422(&mut self, leg: LegId, response: &Response, now_ms: u64) -> bool {
+        let Some(min_se) = response.header("Min-SE").and_then(|v| {
+            v.split(';')
+                .next()
+                .and_then(|n| n.trim().parse::<u32>().ok())
+        }) else {
+            return false;
+        };
+        let via = match self.legs.get(&leg) {
+            Some(l) if !l.uac.retried_422 && l.state != LegState::Cancelling => {
+                self.new_via(l.transport)
+            }
+            _ => return false,
+        };
+        let Some(l) = self.legs.get(&leg) else {
+            return false;
+        };
+        let offered = session_timer::session_expires(&l.invite).map_or(0, |se| se.interval_s);
+        // No Session-Expires was offered, or the 422 asks for no more than it: another try would fail alike.
+        if offered == 0 || min_se <= offered {
+            return false;
+        }
+        let interval = min_se;
+        let Ok(invite) = reissue(&l.invite, &via, interval) else {
+            return false;
+        };
+        let (transport, destination) = (l.transport, l.peer);
+        let tx_id = self.new_tx_id();
+        let Some((tx, out)) = Transaction::client(
+            format!("tx-{tx_id}"),
+            &invite,
+            transport,
+            self.timers,
+            now_ms,
+            &mut self.transitions,
+        ) else {
+            return false;
+        };
+        let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) else {
+            return false;
+        };
+        l.uac.retried_422 = true;
+        l.uac.early.clear();
+        l.provisional_seen = false;
+        l.invite = invite;
+        l.invite_tx = tx_id;
+        let entry = TxEntry {
+            tx,
+            leg: Some(leg),
+            purpose: Purpose::Invite,
+            transport,
+            destination,
+            is_server: false,
+        };
+        self.insert_tx(tx_id, entry, out, now_ms);
+        true
+    }
+
     /// The answer to our refresh: a failure or no answer ends the session (RFC 4028 §10 leaves the session
     /// to expire; tandem ends it at once rather than keep a call whose peer refuses refreshes).
     pub(super) fn refresh_answered(&mut self, leg: LegId, status: Option<u16>, now_ms: u64) {
+        if let Some(l) = super::endpoint::touch(&mut self.dirty_legs, &mut self.legs, leg) {
+            l.relay.outgoing = None;
+        }
         match status {
             Some(200..=299) | Some(100..=199) => {}
             // 491 (glare) and 500 with Retry-After are transient: the next refresh tries again.

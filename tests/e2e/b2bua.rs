@@ -118,6 +118,42 @@ fn an_unrefreshed_outgoing_session_ends_both_legs() {
     );
 }
 
+#[test]
+fn a_hold_resume_and_info_of_the_caller_reach_the_callee_and_its_answers_come_back() {
+    // uac_b2bua_hold.xml checks the callee's own answers (o=callee-hold, o=callee-resume) arrive;
+    // uas_b2bua_hold.xml checks the re-INVITEs arrive in its dialog with the caller's SDP direction.
+    sip_to_sip("uas_b2bua_hold.xml", "uac_b2bua_hold.xml", 3, &[], "");
+}
+
+#[test]
+fn a_hold_by_the_callee_reaches_the_caller_and_its_answer_comes_back() {
+    sip_to_sip(
+        "uas_b2bua_hold_callee.xml",
+        "uac_b2bua_held.xml",
+        2,
+        &[],
+        "",
+    );
+}
+
+#[test]
+fn a_422_to_the_outgoing_invite_is_retried_with_its_min_se() {
+    sip_to_sip("uas_422.xml", "uac_b2bua.xml", 2, &["-d", "200"], "");
+}
+
+#[test]
+fn tandem_refreshes_by_reinvite_a_callee_that_does_not_allow_update() {
+    // As `tandem_refreshes_the_outgoing_session_by_update`, but the callee's Allow lacks UPDATE.
+    let config = "[sip_outgoing]\nsession_expires = 4\nmin_se = 2\n";
+    sip_to_sip(
+        "uas_session_refresh_reinvite.xml",
+        "uac_b2bua.xml",
+        2,
+        &["-d", "3000"],
+        config,
+    );
+}
+
 /// ISUP→SIP: `ss7sim call` places `calls` calls (held `hold_ms`) to a SIPp UAS playing `uas`.
 fn isup_to_sip(uas: &str, calls: u32, hold_ms: u64, config_extra: &str) -> Rig {
     let uas_port = free_port(false);

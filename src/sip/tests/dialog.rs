@@ -6,7 +6,7 @@ use crate::sip::endpoint_dialog::answer_modification;
 use crate::sip::Sdp;
 
 /// An established incoming call: answered with a real SDP answer and ACKed. Returns the leg and our To-tag.
-fn confirmed_call(ep: &mut Endpoint) -> (LegId, String) {
+pub(super) fn confirmed_call(ep: &mut Endpoint) -> (LegId, String) {
     let leg = incoming_leg(ep);
     let offer = Sdp::parse(SDP_OFFER.as_bytes()).unwrap();
     let answer = offer.answer(addr(LOCAL).ip(), 40000, 9).unwrap();
@@ -26,7 +26,13 @@ fn confirmed_call(ep: &mut Endpoint) -> (LegId, String) {
     (leg, tag)
 }
 
-fn with_sdp(method: &str, branch: &str, cseq: u32, tag: &str, direction: &str) -> Vec<u8> {
+pub(super) fn with_sdp(
+    method: &str,
+    branch: &str,
+    cseq: u32,
+    tag: &str,
+    direction: &str,
+) -> Vec<u8> {
     with_body(
         method,
         branch,
@@ -36,7 +42,7 @@ fn with_sdp(method: &str, branch: &str, cseq: u32, tag: &str, direction: &str) -
     )
 }
 
-fn with_body(method: &str, branch: &str, cseq: u32, tag: &str, body: &str) -> Vec<u8> {
+pub(super) fn with_body(method: &str, branch: &str, cseq: u32, tag: &str, body: &str) -> Vec<u8> {
     msg(
         &format!("{method} sip:+4930123@192.0.2.1 SIP/2.0"),
         &[

@@ -11,6 +11,7 @@ use super::{LegId, TransportKind};
 mod dialog;
 mod outbound;
 mod registrar;
+mod relay;
 mod robustness;
 mod transports;
 mod uac;
@@ -131,6 +132,8 @@ pub(super) fn outgoing(transport: TransportKind) -> OutgoingInvite {
         to_uri: "sip:+4930555@192.0.2.20".into(),
         extra_headers: vec![("P-Asserted-Identity".into(), "<tel:+4940111>".into())],
         body: Some(("application/sdp".into(), SDP_OFFER.as_bytes().to_vec())),
+        max_forwards: None,
+        relay_in_dialog: false,
     }
 }
 
