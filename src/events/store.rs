@@ -288,15 +288,16 @@ fn commit(
                 seq: event.seq,
                 source,
             })?;
-            // serde_json writes UTF-8, so this borrows.
-            let body = String::from_utf8_lossy(&json);
+            // serde_json writes UTF-8; binding the bytes as text spares checking it again.
+            let body =
+                rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(&json));
             insert
                 .execute(params![
                     event.seq as i64,
                     event.at_ms as i64,
                     event.call,
                     event.kind.name(),
-                    body.as_ref(),
+                    body,
                     data.as_ref().map(|payload| payload.0.as_slice())
                 ])
                 .map_err(sqlite(path))?;
