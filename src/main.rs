@@ -182,8 +182,11 @@ fn run_gateway(
     let seed = args.seed.or(config.seed).unwrap_or_else(clock_seed);
     let setup = tandem::runtime::build_setup(&config, seed).map_err(|e| e.to_string())?;
     let event_log = config.event_log.path.clone();
+    // Two IO workers, but never more than the CPUs the process may run on: pinned to one CPU (`taskset`), a
+    // second worker only made the core loop's task migrate between two threads that take turns on that CPU.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(2));
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;

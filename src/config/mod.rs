@@ -167,6 +167,9 @@ pub struct EventLogConfig {
     pub batch_size: usize,
     /// Longest wait before a partial batch is written.
     pub flush_interval_ms: u64,
+    /// Nice value of the writer thread (Linux, 0–19; 0 leaves it at the process's priority). Call handling
+    /// goes first when the two share a CPU; the writer catches up in the gaps.
+    pub writer_nice: i32,
 }
 
 /// `[dialplan]`.
@@ -294,6 +297,7 @@ impl Default for EventLogConfig {
             path: PathBuf::from("tandem-events.sqlite"),
             batch_size: 256,
             flush_interval_ms: 20,
+            writer_nice: 10,
         }
     }
 }

@@ -54,8 +54,8 @@ CREATE TABLE IF NOT EXISTS events (
     data  BLOB
 );
 CREATE TABLE IF NOT EXISTS calls (
-    call      TEXT PRIMARY KEY,
-    first_seq INTEGER NOT NULL,
+    first_seq INTEGER PRIMARY KEY,
+    call      TEXT NOT NULL,
     last_seq  INTEGER NOT NULL
 );
 ";
@@ -67,6 +67,8 @@ pub struct WriterOptions {
     pub batch_size: usize,
     /// How long the writer waits for more events before committing a partial batch.
     pub flush_interval: Duration,
+    /// Nice value for the writer thread (0: unchanged).
+    pub nice: i32,
 }
 
 impl Default for WriterOptions {
@@ -74,6 +76,7 @@ impl Default for WriterOptions {
         WriterOptions {
             batch_size: 256,
             flush_interval: Duration::from_millis(20),
+            nice: 0,
         }
     }
 }
@@ -125,7 +128,10 @@ impl EventWriter {
         let thread_path = path.to_path_buf();
         let thread = std::thread::Builder::new()
             .name("event-log".into())
-            .spawn(move || write_loop(connection, &thread_path, receiver, options))
+            .spawn(move || {
+                lower_priority(options.nice);
+                write_loop(connection, &thread_path, receiver, options)
+            })
             .map_err(|e| StoreError::Sqlite {
                 path: path.to_path_buf(),
                 source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
@@ -196,6 +202,31 @@ impl Drop for EventWriter {
     }
 }
 
+/// Lowers the calling thread's priority to `nice`. Under load the writer and the core loop share a CPU; at equal
+/// priority a writer with a backlog takes half of it from call handling, which then falls behind, is sent
+/// retransmissions and produces more events still. Niced, it writes in the core loop's gaps and catches up as
+/// soon as the load allows. Failing to change the priority is not an error: the log is written either way.
+fn lower_priority(nice: i32) {
+    if nice == 0 {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid and setpriority take and return plain integers; a thread id names this thread only.
+        let result = unsafe {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice)
+        };
+        if result != 0 {
+            tracing::warn!(
+                nice,
+                error = %std::io::Error::last_os_error(),
+                "event log writer: could not lower its priority"
+            );
+        }
+    }
+}
+
 /// How often the writer looks for more events while it gathers a batch.
 const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(2);
 
@@ -205,7 +236,7 @@ fn write_loop(
     receiver: mpsc::Receiver<Command>,
     options: WriterOptions,
 ) -> Result<(), StoreError> {
-    let mut calls: HashMap<String, (u64, u64)> = HashMap::new();
+    let mut calls: HashMap<String, CallRange> = HashMap::new();
     let mut batch = Vec::with_capacity(options.batch_size);
     let mut waiters = Vec::new();
     loop {
@@ -263,7 +294,7 @@ fn commit(
     connection: &mut Connection,
     path: &Path,
     batch: &mut Vec<Event>,
-    calls: &mut HashMap<String, (u64, u64)>,
+    calls: &mut HashMap<String, CallRange>,
 ) -> Result<(), StoreError> {
     if batch.is_empty() {
         return Ok(());
@@ -307,32 +338,54 @@ fn commit(
                 continue;
             };
             match calls.get_mut(call) {
-                Some(range) => range.1 = event.seq,
+                Some(range) => range.last = event.seq,
                 None => {
-                    calls.insert(call.to_string(), (event.seq, event.seq));
+                    calls.insert(
+                        call.to_string(),
+                        CallRange {
+                            first: event.seq,
+                            last: event.seq,
+                            stored: false,
+                        },
+                    );
                 }
             }
             if !touched.contains(&call) {
                 touched.push(call);
             }
         }
-        let mut upsert = transaction
-            .prepare_cached(
-                "INSERT INTO calls (call, first_seq, last_seq) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(call) DO UPDATE SET last_seq = excluded.last_seq",
-            )
+        // Keyed by the call's first sequence number, so new rows go at the end of the table and updates touch the
+        // recent pages only: keyed by the call id, each batch rewrote pages all over an index that outgrew the
+        // page cache in a long run, and commits and checkpoints grew with it.
+        let mut insert_call = transaction
+            .prepare_cached("INSERT INTO calls (first_seq, call, last_seq) VALUES (?1, ?2, ?3)")
+            .map_err(sqlite(path))?;
+        let mut update_call = transaction
+            .prepare_cached("UPDATE calls SET last_seq = ?2 WHERE first_seq = ?1")
             .map_err(sqlite(path))?;
         for call in touched {
-            if let Some((first, last)) = calls.get(call) {
-                upsert
-                    .execute(params![call, *first as i64, *last as i64])
-                    .map_err(sqlite(path))?;
+            if let Some(range) = calls.get_mut(call) {
+                if range.stored {
+                    update_call.execute(params![range.first as i64, range.last as i64])
+                } else {
+                    range.stored = true;
+                    insert_call.execute(params![range.first as i64, call, range.last as i64])
+                }
+                .map_err(sqlite(path))?;
             }
         }
     }
     transaction.commit().map_err(sqlite(path))?;
     batch.clear();
     Ok(())
+}
+
+/// The sequence range of one call as the writer knows it.
+struct CallRange {
+    first: u64,
+    last: u64,
+    /// Its row exists in the `calls` table.
+    stored: bool,
 }
 
 /// Read access to a log written by [`EventWriter`].
@@ -474,6 +527,7 @@ mod tests {
             WriterOptions {
                 batch_size: 3,
                 flush_interval: Duration::from_millis(5),
+                nice: 0,
             },
         )
         .unwrap();

@@ -123,6 +123,7 @@ pub async fn run(
         WriterOptions {
             batch_size: config.event_log.batch_size,
             flush_interval: std::time::Duration::from_millis(config.event_log.flush_interval_ms),
+            nice: config.event_log.writer_nice,
         },
     )?;
     let (mut driver, start_events) = Driver::start(setup, clock.now_ms())?;
