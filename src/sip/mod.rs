@@ -3,7 +3,7 @@
 //! The interworking core drives an [`Endpoint`]: it feeds datagrams (or framed TCP messages) and
 //! timeouts in, and drains transmits, events and state transitions out. Parsing, serialising and
 //! the RFC 3261 §17 transaction machines come from an external SIP crate that is named only
-//! inside this folder (`message.rs`, `transaction.rs`), so it can be swapped.
+//! inside this folder (`message.rs` with `message/build.rs`, `transaction.rs`), so it can be swapped.
 //!
 //! Module map: [`message`] (parse/build wrapper), [`body`] (SDP and SIP-I multipart bodies),
 //! [`sdp`] (RFC 4566 offer/answer subset), `transaction` (timers around the §17 machines),
