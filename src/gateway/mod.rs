@@ -7,8 +7,14 @@
 //! Methods by group: construction ([`Gateway::new`]), input ([`Gateway::handle`]), polling
 //! ([`Gateway::poll_event`], [`Gateway::poll_timeout`]). After every `handle`, drain `poll_event` until it returns
 //! `None`, then read `poll_timeout`.
+//!
+//! This file owns the core's state, its construction from the configuration and the dispatch of inputs;
+//! `pump` runs the machines and records what they produce, `links` follows link, destination and congestion
+//! state, `driver` numbers and groups events for the log, `trunk` is one trunk group.
 
 mod driver;
+mod links;
+mod pump;
 mod route_set;
 mod trunk;
 
@@ -21,7 +27,7 @@ pub use driver::Driver;
 pub(crate) use trunk::Trunk;
 
 use crate::config::Config;
-use crate::events::{EventKind, Input, LogLevel, Output, Payload, Setup, SipTransport, Transition};
+use crate::events::{EventKind, Input, LogLevel, Output, Setup, SipTransport};
 use crate::interwork::call::Call;
 use crate::routing::enum_dns::EnumCache;
 use crate::routing::Dialplan;
@@ -309,290 +315,10 @@ impl Gateway {
         self.input_call.take()
     }
 
-    /// Runs every machine until none has anything left to hand over: SIP events drive calls, M3UA data drives
-    /// ISUP call control, ISUP events drive calls, and every transmit becomes an output.
-    fn pump(&mut self) {
-        loop {
-            let mut progressed = false;
-            while let Some(transition) = self.sip.poll_transition() {
-                let call = transition
-                    .id
-                    .parse::<u64>()
-                    .ok()
-                    .and_then(|leg| self.legs.get(&LegId(leg)).copied());
-                self.push_call_event(call, EventKind::Transition(transition.into()));
-                progressed = true;
-            }
-            while let Some(event) = self.sip.poll_event() {
-                self.handle_sip_event(event);
-                progressed = true;
-            }
-            while let Some(transmit) = self.sip.poll_transmit() {
-                let output = Output::SipSend {
-                    transport: events_transport(transmit.transport),
-                    to: transmit.to,
-                    data: Payload(transmit.data),
-                };
-                self.push_event(EventKind::Output(output));
-                progressed = true;
-            }
-            for index in 0..self.trunks.len() {
-                progressed |= self.pump_trunk(index);
-            }
-            if !progressed {
-                break;
-            }
-        }
-    }
-
-    fn pump_trunk(&mut self, index: usize) -> bool {
-        let mut progressed = false;
-        for link in 0..self.trunks[index].links.len() {
-            while let Some(transition) = self.trunks[index].links[link].asp.poll_transition() {
-                let event = EventKind::Transition(transition.into());
-                self.pending.push_back((None, event));
-                progressed = true;
-            }
-            while let Some(event) = self.trunks[index].links[link].asp.poll_event() {
-                self.handle_asp_event(index, link, event);
-                progressed = true;
-            }
-        }
-        while let Some(transition) = self.trunks[index].isup.poll_transition() {
-            let call = transition
-                .id
-                .parse::<u16>()
-                .ok()
-                .and_then(|cic| self.trunks[index].cics.get(&cic).copied());
-            self.push_call_event(
-                call,
-                EventKind::Transition(
-                    crate::machine::Transition {
-                        id: format!("{}/{}", self.trunks[index].name, transition.id),
-                        ..transition
-                    }
-                    .into(),
-                ),
-            );
-            progressed = true;
-        }
-        while let Some(event) = self.trunks[index].isup.poll_event() {
-            self.handle_isup_event(index, event);
-            progressed = true;
-        }
-        while let Some(message) = self.trunks[index].isup.poll_transmit() {
-            if let Err(error) = self.trunks[index].send_isup(&message) {
-                let text = format!(
-                    "trunk {}: cannot send ISUP {:?} on CIC {}: {error}",
-                    self.trunks[index].name, message.message_type, message.cic
-                );
-                self.log(LogLevel::Error, text);
-            }
-            progressed = true;
-        }
-        for link in 0..self.trunks[index].links.len() {
-            while let Some(transmit) = self.trunks[index].links[link].asp.poll_transmit() {
-                let output = Output::M3uaSend {
-                    trunk: self.trunks[index].links[link].config.id.clone(),
-                    stream: transmit.stream,
-                    data: Payload(transmit.data),
-                };
-                self.push_event(EventKind::Output(output));
-                progressed = true;
-            }
-        }
-        progressed
-    }
-
-    /// The trunk and link a link id (the trunk's name, or `trunk/association`) names.
-    fn link_index(&self, id: &str) -> Option<(usize, usize)> {
-        self.trunks
-            .iter()
-            .enumerate()
-            .find_map(|(index, trunk)| trunk.link_index(id).map(|link| (index, link)))
-    }
-
-    /// Recomputes a trunk's route set after a link changed; on a trunk with several links every change of a
-    /// link's availability is a log line (traffic moved to or from it).
-    pub(crate) fn refresh_routes(&mut self, trunk: usize) {
-        let changes = self.trunks[trunk].refresh_routes();
-        if self.trunks[trunk].links.len() < 2 {
-            return;
-        }
-        for (link, available) in changes {
-            let trunk_ref = &self.trunks[trunk];
-            let id = trunk_ref.links[link].config.id.clone();
-            let carrying: Vec<&str> = (0..trunk_ref.links.len())
-                .filter(|&i| trunk_ref.routes.is_available(i))
-                .map(|i| trunk_ref.links[i].config.id.as_str())
-                .collect();
-            let text = format!(
-                "trunk {id}: route to DPC {} {}; traffic on {}",
-                trunk_ref.config.dpc,
-                if available {
-                    "available"
-                } else {
-                    "unavailable"
-                },
-                if carrying.is_empty() {
-                    "no link".to_owned()
-                } else {
-                    carrying.join(", ")
-                }
-            );
-            self.log(LogLevel::Info, text);
-        }
-    }
-
     /// Allocates a new call number and its printable id.
     pub(crate) fn new_call_number(&mut self) -> u64 {
         self.next_call += 1;
         self.next_call
-    }
-
-    /// Records an event for the current call.
-    pub(crate) fn push_event(&mut self, kind: EventKind) {
-        self.push_call_event(self.current, kind);
-    }
-
-    pub(crate) fn push_call_event(&mut self, call: Option<u64>, kind: EventKind) {
-        let id = call.map(call_id);
-        if self.input_call.is_none() {
-            self.input_call.clone_from(&id);
-        }
-        self.pending.push_back((id, kind));
-    }
-
-    /// Records a log line for the operator, attributed to the current call.
-    pub(crate) fn log(&mut self, level: LogLevel, message: String) {
-        // The runtime turns these into tracing lines as it carries them out; replay stays quiet.
-        self.push_event(EventKind::Output(Output::Log { level, message }));
-    }
-
-    /// Records a state change of the destination as one link reports it (machine `m3ua_destination`, id
-    /// `link/DPC`, where the link id is the trunk's name for a single-association trunk).
-    pub(crate) fn record_destination_change(
-        &mut self,
-        trunk: usize,
-        link: usize,
-        change: Option<destination::DestinationChange>,
-    ) {
-        let Some((from, to, reason)) = change else {
-            return;
-        };
-        let link_id = self.trunks[trunk].links[link].config.id.clone();
-        let id = format!("{link_id}/{}", self.trunks[trunk].config.dpc);
-        self.log(
-            LogLevel::Info,
-            format!("trunk {link_id}: destination {from} -> {to} ({reason})"),
-        );
-        self.push_call_event(
-            None,
-            EventKind::Transition(Transition {
-                machine: "m3ua_destination".into(),
-                id,
-                from,
-                to,
-                reason,
-            }),
-        );
-    }
-
-    /// Feeds SCON about the trunk's destination (received on `link`) to the trunk's throttle; any other SSNM about
-    /// it ends the congestion.
-    pub(crate) fn follow_congestion(
-        &mut self,
-        trunk: usize,
-        link: usize,
-        message: &crate::sigtran::m3ua::M3uaMessage,
-    ) {
-        use crate::sigtran::m3ua::MessageType;
-        let now = self.now;
-        let trunk = &mut self.trunks[trunk];
-        let Some(destination) = trunk.links.get(link).map(|l| &l.destination) else {
-            return;
-        };
-        if !destination.concerns(message) {
-            return;
-        }
-        match (message.message_type, destination.state()) {
-            (
-                MessageType::SignallingCongestion,
-                destination::DestinationState::Congested(level),
-            ) => trunk.congestion.handle_scon(level, now),
-            // DAUD answers and reports of other states say nothing new about congestion unless they change it.
-            (_, destination::DestinationState::Congested(_)) => {}
-            _ => trunk.congestion.clear(),
-        }
-    }
-
-    /// ISUP automatic congestion control (Q.764 §2.11): an ACL in a REL throttles new calls toward that exchange
-    /// like SCON at the same level, and abates the same way.
-    pub(crate) fn congestion_reported(&mut self, trunk: usize, level: u8) {
-        let now = self.now;
-        let level = level.min(3);
-        self.trunks[trunk].congestion.handle_scon(level, now);
-        // The REL names no association: every link on which the destination is reachable shows the level.
-        self.set_link_congestion(
-            trunk,
-            destination::DestinationState::Congested(level),
-            "ACL in REL",
-            |state| !matches!(state, destination::DestinationState::Unavailable),
-        );
-    }
-
-    /// Lowers a trunk's congestion level once the abatement time passed without SCON.
-    fn abate_congestion(&mut self, trunk: usize, now_ms: u64) {
-        let Some(level) = self.trunks[trunk].congestion.handle_timeout(now_ms) else {
-            return;
-        };
-        let to = match level {
-            0 => destination::DestinationState::Available,
-            level => destination::DestinationState::Congested(level),
-        };
-        let quiet = self.trunks[trunk].config.congestion.abatement_ms;
-        self.set_link_congestion(trunk, to, &format!("no SCON for {quiet} ms"), |state| {
-            matches!(state, destination::DestinationState::Congested(_))
-        });
-    }
-
-    /// Sets the destination state of every link of `trunk` whose current state `applies` to.
-    fn set_link_congestion(
-        &mut self,
-        trunk: usize,
-        to: destination::DestinationState,
-        reason: &str,
-        applies: impl Fn(destination::DestinationState) -> bool,
-    ) {
-        for link in 0..self.trunks[trunk].links.len() {
-            let destination = &mut self.trunks[trunk].links[link].destination;
-            if !applies(destination.state()) {
-                continue;
-            }
-            let change = destination.set(to, reason);
-            self.record_destination_change(trunk, link, change);
-        }
-        self.refresh_routes(trunk);
-    }
-
-    /// Records a call's state change.
-    pub(crate) fn record_call_transition(
-        &mut self,
-        number: u64,
-        from: &str,
-        to: &str,
-        reason: &str,
-    ) {
-        self.push_call_event(
-            Some(number),
-            EventKind::Transition(Transition {
-                machine: "call".into(),
-                id: call_id(number),
-                from: from.into(),
-                to: to.into(),
-                reason: reason.into(),
-            }),
-        );
     }
 }
 

@@ -3,7 +3,7 @@
 //! The interworking core drives an [`Endpoint`]: it feeds datagrams (or framed TCP messages) and
 //! timeouts in, and drains transmits, events and state transitions out. Parsing, serialising and
 //! the RFC 3261 §17 transaction machines come from an external SIP crate that is named only
-//! inside this folder (`message.rs`, `transaction.rs`), so it can be swapped.
+//! inside this folder (`message.rs` with `message/build.rs`, `transaction.rs`), so it can be swapped.
 //!
 //! Module map: [`message`] (parse/build wrapper), [`body`] (SDP and SIP-I multipart bodies),
 //! [`sdp`] (RFC 4566 offer/answer subset), `transaction` (timers around the §17 machines),
@@ -12,7 +12,9 @@
 //! UPDATE, INFO answered locally), `endpoint_relay` (the same relayed across a B2BUA), `reliable` (RFC 3262 100rel/PRACK), [`digest`] (RFC 8760 digest authentication),
 //! [`registrar`] (RFC 3261 §10 bindings), [`peers`] (OPTIONS keep-alive, trusted sources),
 //! `endpoint_register` (REGISTER, the INVITE challenge and the pings inside the endpoint), `endpoint_api` (the
-//! endpoint's configuration, command inputs, transmits and events).
+//! endpoint's configuration, command inputs, transmits and events), `endpoint_uas` (incoming request intake,
+//! CANCEL, BYE), `endpoint_uas_invite` (a new INVITE, `respond` and the ACK of our 2xx), `endpoint_uac`
+//! (outgoing INVITEs).
 
 pub mod body;
 pub mod dialog;
@@ -24,6 +26,7 @@ mod endpoint_register;
 mod endpoint_relay;
 mod endpoint_uac;
 mod endpoint_uas;
+mod endpoint_uas_invite;
 pub mod framing;
 mod limits;
 mod lingering;

@@ -2,6 +2,7 @@
 //! simulated time, without sockets.
 
 use tandem::isup::call::{CallControl, CallControlConfig, CallEvent};
+use tandem::isup::codec::BackwardCallIndicators;
 use tandem::isup::Cic;
 use tandem::sigtran::m3ua::{Asp, AspConfig, AspEvent, AspState, ProtocolData};
 
