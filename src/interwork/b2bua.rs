@@ -59,7 +59,21 @@ const LEG_HEADERS: &[&str] = &[
 ];
 
 /// Headers of a final response that carry over to the caller: the cause and when to try again.
-pub(super) const RESPONSE_HEADERS: &[&str] = &["reason", "retry-after"];
+const RESPONSE_HEADERS: &[&str] = &["reason", "retry-after"];
+
+/// The headers of a final response that cross to the other leg ([`RESPONSE_HEADERS`]), for the INVITE's
+/// failure and for an in-dialog request's answer alike.
+pub(super) fn response_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(name, _)| {
+            RESPONSE_HEADERS
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(name))
+        })
+        .cloned()
+        .collect()
+}
 
 /// What a SIP→SIP call carries from the incoming INVITE to the outgoing one.
 #[derive(Debug, Clone)]
@@ -290,15 +304,7 @@ impl Gateway {
         if self.retry_after_rejection(number, status) {
             return;
         }
-        let relayed: Vec<(String, String)> = headers
-            .iter()
-            .filter(|(name, _)| {
-                RESPONSE_HEADERS
-                    .iter()
-                    .any(|h| h.eq_ignore_ascii_case(name))
-            })
-            .cloned()
-            .collect();
+        let relayed = response_headers(headers);
         self.reject_incoming(number, relayed_status(status), &relayed);
     }
 

@@ -6,7 +6,7 @@
 //! them). When the other leg cannot take the request now, the originator gets 491 (a modification is under
 //! way there: glare, RFC 3261 §14.2) or 500 with Retry-After (the call is being set up or torn down).
 
-use super::b2bua::{hops_left, RESPONSE_HEADERS};
+use super::b2bua::{hops_left, response_headers};
 use crate::events::LogLevel;
 use crate::gateway::Gateway;
 use crate::sip::{InDialogRequest, LegId, SipError};
@@ -75,15 +75,7 @@ impl Gateway {
         let Some(asking) = asking else {
             return;
         };
-        let relayed: Vec<(String, String)> = headers
-            .iter()
-            .filter(|(name, _)| {
-                RESPONSE_HEADERS
-                    .iter()
-                    .any(|h| h.eq_ignore_ascii_case(name))
-            })
-            .cloned()
-            .collect();
+        let relayed = response_headers(headers);
         // A challenge is for tandem's credentials, a redirection names the other side's targets (as for the
         // INVITE's failures): the asking party gets a plain refusal instead.
         let status = match status {
